@@ -1,1 +1,31 @@
+//! # hull
+//!
+//! The primitives a cloud compute node is built from, as typed, safe,
+//! library calls: copy-on-write ZFS clones of machine images, zones, VNICs
+//! and KVM virtual machines. illumos (SmartOS, OmniOS) is the primary
+//! platform; the same API runs on Linux, where each primitive has a real
+//! counterpart and where hull is tested.
+//!
+//! Available now:
+//!
+//! * [`vm`]: KVM virtual machines — guest memory, vCPUs with typed exits,
+//!   a 16550 console, and Linux 64-bit boot-protocol kernel loading, on
+//!   Linux KVM and SmartOS's illumos-kvm.
+//!
+//! ```no_run
+//! use hull::vm::{BootSpec, Kvm, Machine, TEST_KERNEL};
+//! let kvm = Kvm::open()?;
+//! let machine = Machine::boot(&kvm, &BootSpec::new(TEST_KERNEL.to_vec()), Box::new(std::io::stdout()))?;
+//! println!("{:?}", machine.run(None)?);
+//! # Ok::<(), hull::Error>(())
+//! ```
+//!
+//! Every failure is an [`Error`] naming the operation and the object, with
+//! the OS error underneath.
 
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod vm;
+
+pub use error::{Error, ErrorKind, Op, Result};

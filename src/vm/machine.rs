@@ -1,0 +1,359 @@
+//! A booted machine: a VM with a kernel loaded, legacy devices, and each
+//! vCPU on its own thread until the guest resets, halts or a timeout ends it.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use super::boot::{self, BootLayout};
+use super::devices::{DeviceEvent, Devices};
+use super::kvm::{Cap, Kvm};
+use super::vcpu::{Fpu, MpState, Vcpu, VcpuExit};
+use super::vm::{Vm, VmBuilder};
+use super::x86;
+use crate::error::{Error, ErrorKind, Op, Result};
+
+/// What to boot and on what.
+///
+/// ```no_run
+/// use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
+/// let kvm = Kvm::open()?;
+/// let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+/// spec.cmdline = "console=ttyS0".into();
+/// spec.memory_mib = 64;
+/// let machine = Machine::boot(&kvm, &spec, Box::new(std::io::stdout()))?;
+/// assert_eq!(machine.run(Some(std::time::Duration::from_secs(10)))?, Outcome::Reset);
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct BootSpec {
+    /// The kernel image (bzImage or ELF vmlinux).
+    pub kernel: Vec<u8>,
+    /// What to call the kernel in errors (a path, say).
+    pub kernel_name: String,
+    /// An initrd to load, if any.
+    pub initrd: Option<Vec<u8>>,
+    /// The kernel command line.
+    pub cmdline: String,
+    /// Guest memory in MiB.
+    pub memory_mib: u64,
+    /// Number of vCPUs; vCPU 0 boots the kernel, the others wait for a
+    /// startup IPI in the in-kernel LAPIC.
+    pub vcpus: u32,
+    /// Create the in-kernel irqchip and PIT. `None`: where KVM has them.
+    pub irqchip: Option<bool>,
+}
+
+impl BootSpec {
+    /// 128 MiB, one vCPU, an empty command line, no initrd.
+    pub fn new(kernel: Vec<u8>) -> BootSpec {
+        BootSpec {
+            kernel,
+            kernel_name: "kernel".into(),
+            initrd: None,
+            cmdline: String::new(),
+            memory_mib: 128,
+            vcpus: 1,
+            irqchip: None,
+        }
+    }
+
+    /// Reads the kernel from `path`.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<BootSpec> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let kernel = read_file(Op::LoadKernel, path)?;
+        Ok(BootSpec {
+            kernel_name: name,
+            ..BootSpec::new(kernel)
+        })
+    }
+
+    /// Reads the initrd from `path`.
+    pub fn initrd_from_path(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        self.initrd = Some(read_file(Op::LoadInitrd, path.as_ref())?);
+        Ok(())
+    }
+}
+
+fn read_file(op: Op, path: &Path) -> Result<Vec<u8>> {
+    let data = std::fs::read(path).map_err(|e| Error::os(op, path.display().to_string(), e))?;
+    Ok(data)
+}
+
+/// How a machine ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The guest asked for a reset (i8042 0xfe, or a KVM reset event).
+    Reset,
+    /// The boot vCPU halted and nothing can wake it: interrupts disabled, or
+    /// no interrupt controller.
+    Halted {
+        /// Whether interrupts were enabled when it halted (possible only
+        /// without the in-kernel irqchip, where nothing would deliver one).
+        interrupts_enabled: bool,
+    },
+    /// The guest asked to power off.
+    PowerOff,
+    /// The guest triple-faulted.
+    TripleFault,
+}
+
+/// A VM with a kernel loaded and its devices attached, ready to run.
+pub struct Machine {
+    vm: Vm,
+    devices: Devices,
+    layout: BootLayout,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("vm", &self.vm)
+            .field("layout", &self.layout)
+            .finish()
+    }
+}
+
+impl Machine {
+    /// Builds the VM, loads the kernel with the 64-bit boot protocol and
+    /// puts vCPU 0 at its entry point. The guest's serial output goes to
+    /// `console`. On failure nothing is left behind.
+    pub fn boot(kvm: &Kvm, spec: &BootSpec, console: Box<dyn Write + Send>) -> Result<Machine> {
+        let irqchip = spec.irqchip.unwrap_or_else(|| kvm.has(Cap::Irqchip));
+        if spec.vcpus > 1 && !irqchip {
+            return Err(Error::new(
+                Op::CreateVm,
+                format!("{} vcpus", spec.vcpus),
+                ErrorKind::InvalidArgument("more than one vCPU needs the in-kernel irqchip (to hold the others until a startup IPI)".into()),
+            ));
+        }
+        // Reject what cannot boot before any KVM object is made.
+        if boot::KernelFormat::detect(&spec.kernel).is_none() {
+            return Err(Error::new(
+                Op::LoadKernel,
+                &spec.kernel_name,
+                ErrorKind::InvalidFormat("not a bzImage or ELF kernel".into()),
+            ));
+        }
+        let mut vm = VmBuilder::default()
+            .memory_mib(spec.memory_mib)
+            .vcpus(spec.vcpus)
+            .irqchip(irqchip)
+            .build(kvm)?;
+        let layout = boot::load(
+            vm.memory(),
+            vm.memory_size(),
+            &spec.kernel,
+            &spec.kernel_name,
+            spec.initrd.as_deref(),
+            &spec.cmdline,
+        )?;
+        x86::write_tables(vm.memory())?;
+        let cpuid = kvm.supported_cpuid().ok();
+        let fpu = Fpu {
+            fcw: 0x37f,
+            mxcsr: 0x1f80,
+            ..Default::default()
+        };
+        for vcpu in vm.vcpus_mut() {
+            if let Some(cpuid) = &cpuid {
+                vcpu.set_cpuid(cpuid)?;
+            }
+            vcpu.set_fpu(&fpu)?;
+        }
+        let bsp = &vm.vcpus()[0];
+        x86::enter_long_mode(bsp)?;
+        let mut regs = bsp.regs()?;
+        regs.rip = layout.entry;
+        regs.rsi = layout.zero_page;
+        regs.rsp = x86::BOOT_STACK;
+        regs.rbp = x86::BOOT_STACK;
+        regs.rflags = 0x2;
+        bsp.set_regs(&regs)?;
+        let devices = Devices::new(vm.inner(), console);
+        Ok(Machine {
+            vm,
+            devices,
+            layout,
+        })
+    }
+
+    /// Where the kernel, initrd and zero page went.
+    pub fn layout(&self) -> &BootLayout {
+        &self.layout
+    }
+
+    /// Resident memory of this process outside guest RAM, in bytes: what
+    /// the VMM itself costs. Read from `/proc/self/smaps` (Linux only).
+    pub fn vmm_resident_bytes(&self) -> Option<u64> {
+        use vm_memory::{GuestMemoryBackend, GuestMemoryRegion};
+        let guest: Vec<(u64, u64)> = self
+            .vm
+            .memory()
+            .iter()
+            .filter_map(|r| {
+                let host = r.get_host_address(vm_memory::MemoryRegionAddress(0)).ok()? as u64;
+                Some((host, host + r.len()))
+            })
+            .collect();
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let mut total = 0u64;
+        let mut in_guest = false;
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = first.split_once('-') {
+                if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                    in_guest = guest.iter().any(|(s, e)| a >= *s && b <= *e);
+                    continue;
+                }
+            }
+            if let Some(kb) = line.strip_prefix("Rss:") {
+                if !in_guest {
+                    total += kb
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .unwrap_or(0)
+                        * 1024;
+                }
+            }
+        }
+        Some(total)
+    }
+
+    /// The VM underneath.
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// Runs every vCPU, each on its own thread, until the guest resets,
+    /// halts for good, powers off or triple-faults, or until `timeout`
+    /// ([`ErrorKind::TimedOut`]). All vCPU threads have ended when this
+    /// returns.
+    pub fn run(&mut self, timeout: Option<Duration>) -> Result<Outcome> {
+        let vcpus = self.vm.take_vcpus();
+        if vcpus.is_empty() {
+            return Err(Error::new(
+                Op::RunMachine,
+                "machine",
+                ErrorKind::InvalidArgument("a machine runs once; this one has run".into()),
+            ));
+        }
+        let stoppers: Vec<_> = vcpus.iter().map(Vcpu::stopper).collect();
+        let irqchip = self.vm.has_irqchip();
+        let devices = &self.devices;
+        let (tx, rx) = mpsc::channel::<Result<Outcome>>();
+        let started = Instant::now();
+        let result = std::thread::scope(|s| {
+            for vcpu in vcpus {
+                let tx = tx.clone();
+                std::thread::Builder::new()
+                    .name(format!("vcpu{}", vcpu.index()))
+                    .spawn_scoped(s, move || {
+                        if let Some(r) = vcpu_loop(vcpu, devices, irqchip) {
+                            let _ = tx.send(r);
+                        }
+                    })
+                    .map_err(|e| Error::os(Op::RunMachine, "vcpu thread", e))?;
+            }
+            drop(tx);
+            // With the irqchip, a halt happens inside KVM: look every 100 ms.
+            let poll = Duration::from_millis(100);
+            let r = loop {
+                let wait = match timeout {
+                    Some(t) => match t.checked_sub(started.elapsed()) {
+                        Some(left) => left.min(poll),
+                        None => {
+                            break Err(Error::new(
+                                Op::RunMachine,
+                                format!("guest after {:.1} s", t.as_secs_f64()),
+                                ErrorKind::TimedOut,
+                            ))
+                        }
+                    },
+                    None => poll,
+                };
+                match rx.recv_timeout(wait) {
+                    Ok(r) => break r,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        break Err(Error::new(
+                            Op::RunMachine,
+                            "guest",
+                            ErrorKind::GuestFault("every vCPU stopped without an outcome".into()),
+                        ))
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) if irqchip => stoppers[0].kick(),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            };
+            for st in &stoppers {
+                st.stop();
+            }
+            r
+        });
+        self.devices.flush();
+        result
+    }
+}
+
+/// Runs one vCPU until it has an outcome to report or is stopped (`None`).
+fn vcpu_loop(mut vcpu: Vcpu, devices: &Devices, irqchip: bool) -> Option<Result<Outcome>> {
+    let index = vcpu.index();
+    let fault = |what: String| {
+        Some(Err(Error::new(
+            Op::RunVcpu,
+            format!("vcpu {index}"),
+            ErrorKind::GuestFault(what),
+        )))
+    };
+    loop {
+        let exit = match vcpu.run() {
+            Ok(exit) => exit,
+            Err(e) => return Some(Err(e)),
+        };
+        match exit {
+            VcpuExit::IoOut { port, data, .. } => {
+                if let Some(DeviceEvent::Reset) = devices.io_out(port, data) {
+                    return Some(Ok(Outcome::Reset));
+                }
+            }
+            VcpuExit::IoIn { port, data, .. } => devices.io_in(port, data),
+            VcpuExit::MmioRead { data, .. } => data.fill(0xff),
+            VcpuExit::MmioWrite { .. } => {}
+            VcpuExit::Hlt => {
+                let rflags = match vcpu.regs() {
+                    Ok(r) => r.rflags,
+                    Err(e) => return Some(Err(e)),
+                };
+                return Some(Ok(Outcome::Halted {
+                    interrupts_enabled: rflags & 0x200 != 0,
+                }));
+            }
+            VcpuExit::Interrupted if irqchip && index == 0 => {
+                // Halted inside KVM with interrupts off: nothing will wake it.
+                if let (Ok(MpState::Halted), Ok(regs)) = (vcpu.mp_state(), vcpu.regs()) {
+                    if regs.rflags & 0x200 == 0 {
+                        return Some(Ok(Outcome::Halted {
+                            interrupts_enabled: false,
+                        }));
+                    }
+                }
+            }
+            VcpuExit::Interrupted | VcpuExit::IrqWindowOpen => {}
+            VcpuExit::Stopped => return None,
+            VcpuExit::Shutdown => return Some(Ok(Outcome::TripleFault)),
+            VcpuExit::SystemReset => return Some(Ok(Outcome::Reset)),
+            VcpuExit::SystemShutdown => return Some(Ok(Outcome::PowerOff)),
+            VcpuExit::FailEntry { reason } => {
+                return fault(format!("entry failed, hardware reason {reason:#x}"))
+            }
+            VcpuExit::InternalError { suberror } => {
+                return fault(format!("KVM internal error, suberror {suberror}"))
+            }
+            other => return fault(format!("unhandled exit {other:?}")),
+        }
+    }
+}
