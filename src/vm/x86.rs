@@ -109,7 +109,8 @@ fn ram_top(memory: &GuestMemoryMmap) -> u64 {
 }
 
 /// Writes the GDT and identity page tables (2 MiB pages) covering every
-/// byte of guest RAM, into the low-memory layout above.
+/// byte of guest RAM and at least the first 4 GiB (so device memory below
+/// 4 GiB is reachable), into the low-memory layout above.
 pub fn write_tables(memory: &GuestMemoryMmap) -> Result<()> {
     let err = |what: &str, e: vm_memory::GuestMemoryError| {
         Error::library(
@@ -136,7 +137,7 @@ pub fn write_tables(memory: &GuestMemoryMmap) -> Result<()> {
         .write_obj(0u64, GuestAddress(IDT_ADDR))
         .map_err(|e| err("idt", e))?;
 
-    let gib = ram_top(memory).div_ceil(1 << 30);
+    let gib = ram_top(memory).max(1 << 32).div_ceil(1 << 30);
     if gib > MAX_IDENTITY_GIB {
         return Err(Error::new(
             Op::BootSetup,
@@ -155,9 +156,8 @@ pub fn write_tables(memory: &GuestMemoryMmap) -> Result<()> {
             .map_err(|e| err("pdpt", e))?;
         let mut table = [0u64; 512];
         for (j, e) in table.iter_mut().enumerate() {
-            *e = (((i << 30) + ((j as u64) << 21)) | 0x83) as u64; // present, writable, 2 MiB
+            *e = ((i << 30) + ((j as u64) << 21)) | 0x83; // present, writable, 2 MiB
         }
-        // SAFETY-free: u64 arrays are plain bytes; write them little-endian.
         let bytes: Vec<u8> = table.iter().flat_map(|e| e.to_le_bytes()).collect();
         memory
             .write_slice(&bytes, GuestAddress(pd))
