@@ -140,7 +140,12 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cause::Os(e) => match e.raw_os_error() {
-                Some(n) => write!(f, "{} ({})", errno_name(n), e),
+                Some(n) => {
+                    // io::Error's text ends in " (os error N)"; the name says it.
+                    let text = e.to_string();
+                    let text = text.split(" (os error").next().unwrap_or(&text).to_string();
+                    write!(f, "{}: {text}", errno_name(n))
+                }
                 None => write!(f, "{e}"),
             },
             Cause::Library(e) => write!(f, "{e}"),

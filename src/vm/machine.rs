@@ -269,7 +269,7 @@ impl Machine {
                         None => {
                             break Err(Error::new(
                                 Op::RunMachine,
-                                format!("guest after {:.1} s", t.as_secs_f64()),
+                                format!("guest (timeout {:.1} s)", t.as_secs_f64()),
                                 ErrorKind::TimedOut,
                             ))
                         }

@@ -192,6 +192,9 @@ impl KvmSys for HostSys {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: fstat succeeded, so it initialised `st`.
-        Ok(unsafe { st.assume_init() }.st_rdev as u64)
+        let rdev = unsafe { st.assume_init() }.st_rdev;
+        // dev_t is not 64 bits wide on every platform.
+        #[allow(clippy::unnecessary_cast)]
+        Ok(rdev as u64)
     }
 }

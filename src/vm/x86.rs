@@ -93,8 +93,7 @@ fn descriptor(s: &Segment) -> u64 {
         | ((s.s as u64) << 4)
         | ((s.dpl as u64 & 3) << 5)
         | ((s.present as u64) << 7);
-    let flags =
-        ((s.avl as u64) << 0) | ((s.l as u64) << 1) | ((s.db as u64) << 2) | ((s.g as u64) << 3);
+    let flags = (s.avl as u64) | ((s.l as u64) << 1) | ((s.db as u64) << 2) | ((s.g as u64) << 3);
     (limit & 0xffff)
         | ((base & 0xff_ffff) << 16)
         | (access << 40)

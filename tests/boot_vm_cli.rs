@@ -1,0 +1,202 @@
+//! The `boot_vm` example as a user runs it: the demo succeeds, and every bad
+//! input exits non-zero with a one-line reason on stderr.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{bytes, kvm_or_skip, tempdir};
+
+/// `cargo test` builds the examples next to the test binaries' directory.
+fn boot_vm() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir.join("examples").join("boot_vm");
+    assert!(
+        bin.exists(),
+        "{} is missing: build the examples (cargo test does)",
+        bin.display()
+    );
+    bin
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(boot_vm()).args(args).output().unwrap()
+}
+
+/// Asserts a failure with exactly one line on stderr containing `needle`.
+fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "one-line reason expected, got:\n{err}"
+    );
+    assert!(err.contains(needle), "expected {needle:?} in {err:?}");
+}
+
+macro_rules! kvm {
+    () => {
+        if kvm_or_skip(module_path!()).is_none() {
+            return;
+        }
+    };
+}
+
+#[test]
+fn demo_boots_the_embedded_kernel_and_exits_0() {
+    kvm!();
+    let out = run(&["--mem", "32"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("hull-testkernel\ncmdline: "), "{stdout}");
+    assert!(stdout.ends_with("reset\n"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Reset"),
+        "timing and outcome go to stderr: {err}"
+    );
+}
+
+#[test]
+fn flags_reach_the_guest() {
+    kvm!();
+    let dir = tempdir("cli");
+    let initrd = dir.join("initrd");
+    std::fs::write(&initrd, bytes(1000, 3)).unwrap();
+    let out = run(&[
+        "--cmdline",
+        "a=b c",
+        "--initrd",
+        initrd.to_str().unwrap(),
+        "--mem",
+        "48",
+        "--vcpus",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("cmdline: a=b c\n"));
+    assert!(stdout.contains(&format!(
+        "size=0x{:016x} fnv1a=0x{:08x}",
+        1000,
+        common::fnv1a32(&bytes(1000, 3))
+    )));
+    assert!(stdout.contains(&format!(
+        "e820: 0x0000000000100000 0x{:016x}",
+        (48u64 << 20) - 0x10_0000
+    )));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn halting_with_interrupts_disabled_exits_0() {
+    kvm!();
+    let out = run(&["--cmdline", "hull.halt", "--mem", "16"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("halt\n"));
+}
+
+#[test]
+fn missing_kernel() {
+    let out = run(&["--kernel", "/nonexistent/bzImage"]);
+    fails_with(&out, "load kernel /nonexistent/bzImage: not found");
+}
+
+#[test]
+fn unreadable_kernel() {
+    let dir = tempdir("cli");
+    let out = run(&["--kernel", dir.to_str().unwrap()]);
+    fails_with(&out, "EISDIR");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn not_a_bzimage_or_elf() {
+    kvm!();
+    let dir = tempdir("cli");
+    let k = dir.join("vmlinuz");
+    std::fs::write(&k, b"#!/bin/sh\necho not a kernel\n").unwrap();
+    fails_with(
+        &run(&["--kernel", k.to_str().unwrap()]),
+        "not a bzImage or ELF kernel",
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn initrd_larger_than_guest_memory() {
+    kvm!();
+    let dir = tempdir("cli");
+    let initrd = dir.join("initrd");
+    std::fs::write(&initrd, vec![0u8; 20 << 20]).unwrap();
+    fails_with(
+        &run(&["--mem", "16", "--initrd", initrd.to_str().unwrap()]),
+        "load initrd initrd of 20971520 bytes: does not fit",
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn memory_too_small_for_the_kernel() {
+    kvm!();
+    fails_with(&run(&["--mem", "1"]), "the kernel needs guest RAM up to");
+}
+
+#[test]
+fn kvm_device_missing() {
+    fails_with(
+        &run(&["--kvm", "/nonexistent/kvm"]),
+        "open /nonexistent/kvm: not found (ENOENT",
+    );
+}
+
+#[test]
+fn kvm_device_not_permitted() {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let out = if root {
+        // Drop to nobody: /dev/kvm is root's only on a default Debian.
+        let meta = std::fs::metadata("/dev/kvm");
+        if meta.is_err() {
+            eprintln!("SKIPPED kvm_device_not_permitted: no /dev/kvm to be refused");
+            return;
+        }
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(boot_vm())
+            .output()
+            .expect("setpriv (util-linux) runs the example as nobody")
+    } else {
+        run(&[])
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !root && out.status.success() {
+        eprintln!("SKIPPED kvm_device_not_permitted: this user may use /dev/kvm");
+        return;
+    }
+    fails_with(&out, "open /dev/kvm: permission denied (EACCES");
+    let _ = err;
+}
+
+#[test]
+fn timeout() {
+    kvm!();
+    fails_with(
+        &run(&["--cmdline", "hull.spin", "--timeout", "0.5", "--mem", "16"]),
+        "timed out",
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    assert_eq!(run(&["--mem", "lots"]).status.code(), Some(2));
+    assert_eq!(run(&["--frobnicate"]).status.code(), Some(2));
+}
