@@ -1,1 +1,232 @@
-fn main() {}
+//! hull::vm against raw KVM ioctls, in the same run:
+//!
+//! * `lifecycle`: open /dev/kvm → create VM → 2 MiB memory → 1 vCPU → run a
+//!   one-instruction HLT guest → tear down.
+//! * `pio_exit`: one port-I/O exit round trip (guest `out` in a loop).
+//! * `boot`: the embedded test kernel, booted to its reset request.
+//!
+//! Needs /dev/kvm; without it, it says so and measures nothing.
+
+use std::os::fd::RawFd;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hull::vm::{x86, BootSpec, Kvm, Machine, Outcome, Vcpu, VcpuExit, Vm, TEST_KERNEL};
+use kvm_sys::linux as k;
+use vm_memory::{Bytes, GuestAddress};
+
+const MEM: usize = 2 << 20;
+/// `1: out 0x10, al; jmp 1b` (real mode).
+const PIO_LOOP: &[u8] = &[0xe6, 0x10, 0xeb, 0xfc];
+
+// ---- the raw baseline: what a careful C program does, through libc ----
+
+fn check(r: i32, what: &str) -> i32 {
+    assert!(r >= 0, "{what}: {}", std::io::Error::last_os_error());
+    r
+}
+
+struct RawVm {
+    kvm: RawFd,
+    vm: RawFd,
+    vcpu: RawFd,
+    mem: *mut libc::c_void,
+    run: *mut libc::c_void,
+    run_len: usize,
+}
+
+impl RawVm {
+    fn new(code: &[u8]) -> RawVm {
+        // SAFETY: plain KVM ioctls on fds this function owns, with argument
+        // structures that outlive each call; mappings are checked.
+        unsafe {
+            let kvm = check(
+                libc::open(c"/dev/kvm".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC),
+                "open",
+            );
+            check(libc::ioctl(kvm, k::KVM_GET_API_VERSION as _, 0), "api");
+            let vm = check(libc::ioctl(kvm, k::KVM_CREATE_VM as _, 0), "create vm");
+            let mem = libc::mmap(
+                std::ptr::null_mut(),
+                MEM,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            );
+            assert_ne!(mem, libc::MAP_FAILED);
+            std::ptr::copy_nonoverlapping(code.as_ptr(), mem as *mut u8, code.len());
+            let region = k::kvm_userspace_memory_region {
+                slot: 0,
+                flags: 0,
+                guest_phys_addr: 0,
+                memory_size: MEM as u64,
+                userspace_addr: mem as u64,
+            };
+            check(
+                libc::ioctl(vm, k::KVM_SET_USER_MEMORY_REGION as _, &region),
+                "memory",
+            );
+            let vcpu = check(libc::ioctl(vm, k::KVM_CREATE_VCPU as _, 0), "create vcpu");
+            let run_len = check(
+                libc::ioctl(kvm, k::KVM_GET_VCPU_MMAP_SIZE as _, 0),
+                "mmap size",
+            ) as usize;
+            let run = libc::mmap(
+                std::ptr::null_mut(),
+                run_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                vcpu,
+                0,
+            );
+            assert_ne!(run, libc::MAP_FAILED);
+            let mut sregs = k::kvm_sregs::default();
+            check(
+                libc::ioctl(vcpu, k::KVM_GET_SREGS as _, &mut sregs),
+                "get sregs",
+            );
+            sregs.cs.base = 0;
+            sregs.cs.selector = 0;
+            check(
+                libc::ioctl(vcpu, k::KVM_SET_SREGS as _, &sregs),
+                "set sregs",
+            );
+            let mut regs = k::kvm_regs::default();
+            check(
+                libc::ioctl(vcpu, k::KVM_GET_REGS as _, &mut regs),
+                "get regs",
+            );
+            regs.rip = 0;
+            regs.rflags = 2;
+            check(libc::ioctl(vcpu, k::KVM_SET_REGS as _, &regs), "set regs");
+            RawVm {
+                kvm,
+                vm,
+                vcpu,
+                mem,
+                run,
+                run_len,
+            }
+        }
+    }
+
+    /// KVM_RUN once; the exit reason.
+    fn run(&mut self) -> u32 {
+        // SAFETY: KVM_RUN on our vCPU fd; `run` maps its kvm_run page.
+        unsafe {
+            check(libc::ioctl(self.vcpu, k::KVM_RUN as _, 0), "run");
+            (*(self.run as *const k::kvm_run)).exit_reason
+        }
+    }
+
+    /// KVM_RUN once, expecting an `out` to 0x10; the byte written.
+    fn run_pio(&mut self) -> u8 {
+        assert_eq!(self.run(), k::KVM_EXIT_IO);
+        // SAFETY: exit_reason is KVM_EXIT_IO, so the io member is live, and
+        // data_offset points inside the mapped page(s).
+        unsafe {
+            let r = &*(self.run as *const k::kvm_run);
+            let io = r.__bindgen_anon_1.io;
+            assert_eq!(io.port, 0x10);
+            *(self.run as *const u8).add(io.data_offset as usize)
+        }
+    }
+}
+
+impl Drop for RawVm {
+    fn drop(&mut self) {
+        // SAFETY: these are our own mappings and fds, released once.
+        unsafe {
+            libc::munmap(self.run, self.run_len);
+            libc::close(self.vcpu);
+            libc::close(self.vm);
+            libc::munmap(self.mem, MEM);
+            libc::close(self.kvm);
+        }
+    }
+}
+
+// ---- hull ----
+
+fn hull_vm(kvm: &Kvm, code: &[u8]) -> (Vm, Vcpu) {
+    let mut vm = Vm::builder()
+        .memory_bytes(MEM as u64)
+        .vcpus(1)
+        .build(kvm)
+        .unwrap();
+    vm.memory().write_slice(code, GuestAddress(0)).unwrap();
+    let vcpu = vm.take_vcpus().remove(0);
+    x86::enter_real_mode_at(&vcpu, 0).unwrap();
+    (vm, vcpu)
+}
+
+fn lifecycle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("lifecycle");
+    g.bench_function("hull", |b| {
+        b.iter(|| {
+            let kvm = Kvm::open().unwrap();
+            let (vm, mut vcpu) = hull_vm(&kvm, &[0xf4]);
+            assert_eq!(vcpu.run().unwrap(), VcpuExit::Hlt);
+            drop((vcpu, vm, kvm));
+        })
+    });
+    g.bench_function("raw", |b| {
+        b.iter(|| {
+            let mut raw = RawVm::new(&[0xf4]);
+            assert_eq!(raw.run(), k::KVM_EXIT_HLT);
+        })
+    });
+    g.finish();
+}
+
+fn pio_exit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("pio_exit");
+    g.throughput(Throughput::Elements(1));
+    let kvm = Kvm::open().unwrap();
+    let (_vm, mut vcpu) = hull_vm(&kvm, PIO_LOOP);
+    g.bench_function("hull", |b| {
+        b.iter(|| match vcpu.run().unwrap() {
+            VcpuExit::IoOut {
+                port: 0x10, data, ..
+            } => data[0],
+            other => panic!("{other:?}"),
+        })
+    });
+    let mut raw = RawVm::new(PIO_LOOP);
+    g.bench_function("raw", |b| b.iter(|| raw.run_pio()));
+    g.finish();
+}
+
+fn boot(c: &mut Criterion) {
+    let kvm = Kvm::open().unwrap();
+    let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+    spec.memory_mib = 64;
+    spec.cmdline = "console=ttyS0".into();
+    c.bench_function("boot/test_kernel_to_reset", |b| {
+        b.iter(|| {
+            let mut m = Machine::boot(&kvm, &spec, Box::new(std::io::sink())).unwrap();
+            assert_eq!(
+                m.run(Some(Duration::from_secs(30))).unwrap(),
+                Outcome::Reset
+            );
+        })
+    });
+}
+
+fn all(c: &mut Criterion) {
+    if let Err(e) = Kvm::open() {
+        eprintln!("SKIPPED benches/vm.rs: /dev/kvm not usable ({e})");
+        return;
+    }
+    lifecycle(c);
+    pio_exit(c);
+    boot(c);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = all
+}
+criterion_main!(benches);
