@@ -15,7 +15,7 @@
 //! ```no_run
 //! use hull::vm::{BootSpec, Kvm, Machine, TEST_KERNEL};
 //! let kvm = Kvm::open()?;
-//! let machine = Machine::boot(&kvm, &BootSpec::new(TEST_KERNEL.to_vec()), Box::new(std::io::stdout()))?;
+//! let mut machine = Machine::boot(&kvm, &BootSpec::new(TEST_KERNEL.to_vec()), Box::new(std::io::stdout()))?;
 //! println!("{:?}", machine.run(None)?);
 //! # Ok::<(), hull::Error>(())
 //! ```

@@ -22,7 +22,7 @@ use crate::error::{Error, ErrorKind, Op, Result};
 /// let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
 /// spec.cmdline = "console=ttyS0".into();
 /// spec.memory_mib = 64;
-/// let machine = Machine::boot(&kvm, &spec, Box::new(std::io::stdout()))?;
+/// let mut machine = Machine::boot(&kvm, &spec, Box::new(std::io::stdout()))?;
 /// assert_eq!(machine.run(Some(std::time::Duration::from_secs(10)))?, Outcome::Reset);
 /// # Ok::<(), hull::Error>(())
 /// ```

@@ -11,7 +11,7 @@
 //! spec.cmdline = "console=ttyS0 hello".into();
 //! spec.initrd = Some(vec![1, 2, 3]);
 //! spec.memory_mib = 64;
-//! let machine = Machine::boot(&kvm, &spec, Box::new(std::io::stdout()))?;
+//! let mut machine = Machine::boot(&kvm, &spec, Box::new(std::io::stdout()))?;
 //! match machine.run(Some(Duration::from_secs(10)))? {
 //!     Outcome::Reset => println!("guest asked for a reset"),
 //!     other => println!("guest ended: {other:?}"),

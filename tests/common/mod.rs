@@ -20,10 +20,27 @@ pub fn kvm_or_skip(test: &str) -> Option<hull::vm::Kvm> {
                     "{test}: /dev/kvm is required (HULL_REQUIRE_KVM is set) but not usable: {e}"
                 );
             }
-            eprintln!("SKIPPED {test}: /dev/kvm not usable ({e}); run the README test command as root on a KVM host");
+            skipped(
+                test,
+                &format!(
+                    "/dev/kvm not usable ({e}); run the README test command as root on a KVM host"
+                ),
+            );
             None
         }
     }
+}
+
+/// Says on the terminal that a test was skipped, and why. Written to the
+/// stderr handle, not with `eprintln!`, so libtest's capture does not hide it.
+pub fn skipped(test: &str, why: &str) {
+    // libtest runs each test on a thread named after it.
+    let name = std::thread::current()
+        .name()
+        .filter(|n| *n != "main")
+        .map(str::to_owned);
+    let test = name.as_deref().unwrap_or(test);
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
 /// Assembles GAS (Intel syntax) source into flat machine code with the

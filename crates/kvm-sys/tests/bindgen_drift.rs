@@ -28,7 +28,10 @@ fn committed_bindings_match_a_fresh_generation() {
 #[cfg(not(feature = "bindgen"))]
 #[test]
 fn committed_bindings_match_a_fresh_generation() {
-    eprintln!(
+    use std::io::Write;
+    // Written to the stderr handle so libtest's capture does not hide it.
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIPPED committed_bindings_match_a_fresh_generation: build with \
          --features kvm-sys/bindgen (needs libclang) to run the drift check"
     );
