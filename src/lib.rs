@@ -24,6 +24,7 @@
 //! the OS error underneath.
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
 pub mod vm;

@@ -24,6 +24,7 @@
 //! This crate holds declarations only: no system calls, no policy.
 
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 /// Linux KVM: structures, constants and request numbers.
 pub mod linux {
@@ -32,7 +33,9 @@ pub mod linux {
         non_camel_case_types,
         non_upper_case_globals,
         non_snake_case,
-        clippy::all
+        clippy::all,
+        // bindgen's `Default` impls zero plain C structs without a comment.
+        clippy::undocumented_unsafe_blocks
     )]
     include!("bindings/linux.rs");
 
@@ -71,7 +74,9 @@ pub mod illumos {
         non_camel_case_types,
         non_upper_case_globals,
         non_snake_case,
-        clippy::all
+        clippy::all,
+        // bindgen's `Default` impls zero plain C structs without a comment.
+        clippy::undocumented_unsafe_blocks
     )]
     include!("bindings/illumos.rs");
 
