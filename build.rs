@@ -1,5 +1,6 @@
-//! Builds the embedded boot-protocol test kernel (`guest/testkernel.S`) into
-//! a flat bzImage with the system assembler and objcopy (binutils).
+//! Builds the embedded boot-protocol test kernel (`guest/testkernel.S`) with
+//! the system assembler, objcopy and ld (binutils): a flat bzImage, and the
+//! same code as an ELF executable entered at `startup_64`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -15,6 +16,25 @@ fn main() {
         .args(["-O", "binary"])
         .arg(&obj)
         .arg(&bin));
+
+    let elf_obj = out.join("testkernel-elf.o");
+    let elf = out.join("testkernel.elf");
+    run(Command::new("as")
+        .args(["--64", "--defsym", "ELF=1", "-o"])
+        .arg(&elf_obj)
+        .arg(src));
+    run(Command::new("ld")
+        .args(["-static", "-nostdlib", "-N", "-z", "noexecstack"])
+        .args([
+            "-z",
+            "max-page-size=4096",
+            "-Ttext=0x100000",
+            "-e",
+            "startup_64",
+            "-o",
+        ])
+        .arg(&elf)
+        .arg(&elf_obj));
 }
 
 fn run(cmd: &mut Command) {

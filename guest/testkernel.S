@@ -21,10 +21,15 @@
  *
  * Built by the hull crate's build.rs: as --64, then objcopy -O binary. All
  * code is position independent (RIP-relative), so the image works wherever
- * a loader puts it.
+ * a loader puts it. Assembled with --defsym ELF=1 it leaves out the
+ * real-mode part and is linked into an ELF executable whose entry point is
+ * startup_64 (the ELF vmlinux path).
  */
 	.intel_syntax noprefix
 	.text
+	.globl	startup_64
+start_of_text:
+.ifndef ELF
 start:
 	.code16
 	/* Boot sector: a 16-bit boot is not supported. */
@@ -82,6 +87,7 @@ realmode_entry:
 
 	/* Protected-mode part: file offset 0x400, loaded at code32_start. */
 	.org	0x400
+.endif
 payload:
 	.code32
 	/* 32-bit entry: not supported. */
@@ -89,7 +95,7 @@ payload:
 	hlt
 	jmp	payload
 
-	.org	0x400 + 0x200
+	.org	payload - start_of_text + 0x200
 	.code64
 startup_64:
 	cli

@@ -7,7 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::{asm, bytes, fnv1a32, kvm_or_skip, Captured};
-use hull::vm::{e820_map, x86, BootSpec, Machine, Outcome, VcpuExit, Vm, TEST_KERNEL};
+use hull::vm::{
+    e820_map, x86, BootSpec, KernelFormat, Machine, Outcome, VcpuExit, Vm, TEST_KERNEL,
+    TEST_KERNEL_ELF,
+};
 use hull::ErrorKind;
 use vm_memory::{Bytes, GuestAddress};
 
@@ -352,6 +355,29 @@ fn test_kernel_sees_ram_above_4_gib_and_boots_with_2_vcpus() {
         ]
     );
     assert_eq!(r.initrd.2, fnv1a32(&initrd));
+}
+
+#[test]
+fn the_elf_kernel_path_boots_the_same_test_kernel() {
+    let kvm = kvm!();
+    let initrd = bytes(3000, 11);
+    let mut spec = BootSpec::new(TEST_KERNEL_ELF.to_vec());
+    spec.cmdline = "via elf".into();
+    spec.initrd = Some(initrd.clone());
+    spec.memory_mib = 32;
+    let console = Captured::default();
+    let mut m = Machine::boot(&kvm, &spec, Box::new(console.clone())).unwrap();
+    assert_eq!(m.layout().format, KernelFormat::Elf);
+    assert_eq!(m.layout().entry, 0x10_0200);
+    assert_eq!(
+        m.run(Some(Duration::from_secs(30))).unwrap(),
+        Outcome::Reset
+    );
+    let r = parse_report(&console.text());
+    assert_eq!(r.cmdline, "via elf");
+    assert_eq!(r.initrd.1, 3000);
+    assert_eq!(r.initrd.2, fnv1a32(&initrd));
+    assert_eq!(r.e820, e820_map(32 << 20));
 }
 
 #[test]

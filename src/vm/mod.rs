@@ -84,3 +84,7 @@ pub use vm::{ram_ranges, Vm, VmBuilder, MAX_MEMORY};
 /// through the i8042; `hull.halt` on the command line makes it halt with
 /// interrupts disabled instead, `hull.spin` makes it loop forever.
 pub static TEST_KERNEL: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/testkernel.bin"));
+
+/// The same test kernel as an ELF executable (one segment at 1 MiB, entry
+/// `startup_64`), to exercise the ELF `vmlinux` path.
+pub static TEST_KERNEL_ELF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/testkernel.elf"));

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 use std::sync::Mutex;
@@ -190,7 +190,7 @@ impl KvmSys for FakeKvm {
                         let script = st.script.pop_front().unwrap_or(RunScript::Hlt);
                         // SAFETY: ptr is our own zeroed 3-page allocation; the
                         // offsets written are those of this flavour's kvm_run.
-                        unsafe { fill_run::<$m::kvm_run>(ptr as *mut u8, script) };
+                        unsafe { fill_run(ptr as *mut u8, script) };
                         Ok(0)
                     }
                     _ => Err(io::Error::from_raw_os_error(unknown)),
@@ -242,14 +242,13 @@ impl KvmSys for FakeKvm {
     }
 }
 
-/// Writes an exit into a kvm_run page of layout `R` (Linux or illumos).
+/// Writes an exit into a kvm_run page (either layout).
 ///
 /// # Safety
 /// `page` must point to at least 3 writable pages.
-unsafe fn fill_run<R>(page: *mut u8, script: RunScript) {
-    // Offsets shared by both layouts (checked by kvm-sys's layout tests):
+unsafe fn fill_run(page: *mut u8, script: RunScript) {
+    // Offsets shared by both layouts (asserted by kvm-sys's tests):
     // exit_reason at 8, the exit union at 32.
-    let _ = std::mem::size_of::<R>();
     let put32 =
         |off: usize, v: u32| unsafe { std::ptr::write_unaligned(page.add(off) as *mut u32, v) };
     match script {
@@ -267,10 +266,4 @@ unsafe fn fill_run<R>(page: *mut u8, script: RunScript) {
             }
         }
     }
-}
-
-/// Makes an OwnedFd for a raw fd the caller owns (helper for tests).
-pub fn own(fd: RawFd) -> OwnedFd {
-    // SAFETY: callers pass fds they own and do not close otherwise.
-    unsafe { OwnedFd::from_raw_fd(fd) }
 }
