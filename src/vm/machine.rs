@@ -151,6 +151,8 @@ impl Machine {
             &spec.cmdline,
         )?;
         x86::write_tables(vm.memory())?;
+        // Give the guest the host's supported CPUID where KVM offers it; a
+        // kernel without KVM_GET_SUPPORTED_CPUID boots with KVM's defaults.
         let cpuid = kvm.supported_cpuid().ok();
         let fpu = Fpu {
             fcw: 0x37f,
@@ -250,14 +252,22 @@ impl Machine {
         let result = std::thread::scope(|s| {
             for vcpu in vcpus {
                 let tx = tx.clone();
-                std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name(format!("vcpu{}", vcpu.index()))
                     .spawn_scoped(s, move || {
                         if let Some(r) = vcpu_loop(vcpu, devices, irqchip) {
                             let _ = tx.send(r);
                         }
                     })
-                    .map_err(|e| Error::os(Op::RunMachine, "vcpu thread", e))?;
+                    .map_err(|e| Error::os(Op::RunMachine, "vcpu thread", e));
+                if let Err(e) = spawned {
+                    // The scope waits for the threads already running: stop
+                    // them, or it would wait for ever.
+                    for st in &stoppers {
+                        st.stop();
+                    }
+                    return Err(e);
+                }
             }
             drop(tx);
             // With the irqchip, a halt happens inside KVM: look every 100 ms.
