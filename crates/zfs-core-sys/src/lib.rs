@@ -25,6 +25,7 @@ pub mod lzc {
         missing_docs,
         non_camel_case_types,
         non_upper_case_globals,
+        unused_imports,
         clippy::all
     )]
     include!("bindings/lzc.rs");
@@ -36,6 +37,7 @@ pub mod libzfs {
         missing_docs,
         non_camel_case_types,
         non_upper_case_globals,
+        unused_imports,
         clippy::all
     )]
     include!("bindings/libzfs.rs");
