@@ -32,6 +32,26 @@ pub enum Op {
     BootSetup,
     /// Running a booted machine to its end.
     RunMachine,
+    /// Checking a name (dataset, snapshot, link, zone ...).
+    ValidateName,
+    /// Loading a platform library.
+    LoadLibrary,
+    /// Creating a ZFS file system or volume.
+    CreateDataset,
+    /// Taking ZFS snapshots.
+    Snapshot,
+    /// Cloning a ZFS snapshot.
+    Clone,
+    /// Promoting a ZFS clone.
+    Promote,
+    /// Rolling a ZFS dataset back to a snapshot.
+    Rollback,
+    /// Destroying ZFS datasets or snapshots.
+    Destroy,
+    /// Reading ZFS properties or listing datasets.
+    ZfsQuery,
+    /// Mounting or unmounting a ZFS file system.
+    Mount,
 }
 
 impl fmt::Display for Op {
@@ -49,6 +69,16 @@ impl fmt::Display for Op {
             Op::LoadInitrd => "load initrd",
             Op::BootSetup => "boot setup",
             Op::RunMachine => "run machine",
+            Op::ValidateName => "validate name",
+            Op::LoadLibrary => "load library",
+            Op::CreateDataset => "create",
+            Op::Snapshot => "snapshot",
+            Op::Clone => "clone",
+            Op::Promote => "promote",
+            Op::Rollback => "rollback",
+            Op::Destroy => "destroy",
+            Op::ZfsQuery => "query",
+            Op::Mount => "mount",
         })
     }
 }
@@ -81,6 +111,8 @@ pub enum ErrorKind {
     Interrupted,
     /// The guest did something the VMM cannot go on from; the text says what.
     GuestFault(String),
+    /// Several objects failed, each for its own reason.
+    PerName(Vec<(String, ErrorKind)>),
     /// Any other OS error; see the source.
     Os,
 }
@@ -100,6 +132,13 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TimedOut => f.write_str("timed out"),
             ErrorKind::Interrupted => f.write_str("interrupted"),
             ErrorKind::GuestFault(what) => write!(f, "guest fault: {what}"),
+            ErrorKind::PerName(list) => {
+                f.write_str("failed for ")?;
+                for (i, (name, kind)) in list.iter().enumerate() {
+                    write!(f, "{}{name} ({kind})", if i == 0 { "" } else { ", " })?;
+                }
+                Ok(())
+            }
             ErrorKind::Os => f.write_str("system error"),
         }
     }
@@ -229,6 +268,18 @@ impl Error {
             kind,
             source: Some(Cause::Library(Box::new(err))),
         }
+    }
+
+    /// Adds a note from the library (a libzfs description, say) to the cause.
+    pub fn with_detail(mut self, detail: &str) -> Error {
+        if !detail.is_empty() {
+            let text = match self.source.take() {
+                Some(c) => format!("{c}: {detail}"),
+                None => detail.to_string(),
+            };
+            self.source = Some(Cause::Library(text.into()));
+        }
+        self
     }
 
     /// The errno underneath, if the cause is an OS error.

@@ -27,6 +27,8 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
+pub mod name;
 pub mod vm;
+pub mod zfs;
 
 pub use error::{Error, ErrorKind, Op, Result};

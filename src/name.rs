@@ -1,0 +1,306 @@
+//! Validated names: a value of one of these types is proof that the name is
+//! well formed, so functions that take one never check it again, and an
+//! invalid name never reaches a C library.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, ErrorKind, Op, Result};
+
+/// The longest dataset or snapshot name ZFS accepts (`ZFS_MAX_DATASET_NAME_LEN`
+/// is 256 including the NUL).
+pub const MAX_DATASET_NAME_LEN: usize = 255;
+
+fn invalid(name: &str, why: impl Into<String>) -> Error {
+    Error::new(
+        Op::ValidateName,
+        format!("{name:?}"),
+        ErrorKind::InvalidArgument(why.into()),
+    )
+}
+
+/// Characters ZFS allows in a name component (OpenZFS `zfs_namecheck.c`).
+fn valid_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | ' ')
+}
+
+fn check_component(name: &str, comp: &str, what: &str) -> Result<()> {
+    if comp.is_empty() {
+        return Err(invalid(name, format!("empty {what} component")));
+    }
+    if comp == "." || comp == ".." {
+        return Err(invalid(
+            name,
+            format!("{what} component {comp:?} is reserved"),
+        ));
+    }
+    if let Some(c) = comp.chars().find(|c| !valid_char(*c)) {
+        return Err(invalid(
+            name,
+            format!("character {c:?} is not allowed (letters, digits, - _ . : and space are)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_pool(name: &str, pool: &str) -> Result<()> {
+    check_component(name, pool, "pool")?;
+    if !pool.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(invalid(name, "a pool name must start with a letter"));
+    }
+    for reserved in ["mirror", "raidz", "draid", "spare", "log"] {
+        if pool.starts_with(reserved) && (reserved != "log" || pool == "log") {
+            return Err(invalid(
+                name,
+                format!("pool names beginning with {reserved:?} are reserved"),
+            ));
+        }
+    }
+    let mut b = pool.bytes();
+    if b.next() == Some(b'c') && b.next().is_some_and(|d| d.is_ascii_digit()) {
+        return Err(invalid(
+            name,
+            "pool names like c0... are reserved for disk names",
+        ));
+    }
+    Ok(())
+}
+
+fn check_dataset(name: &str, full: &str) -> Result<()> {
+    if full.len() > MAX_DATASET_NAME_LEN {
+        return Err(invalid(
+            name,
+            format!("longer than {MAX_DATASET_NAME_LEN} bytes"),
+        ));
+    }
+    if full.contains(['@', '#', '%']) {
+        return Err(invalid(name, "a dataset name has no '@', '#' or '%'"));
+    }
+    let mut parts = full.split('/');
+    check_pool(name, parts.next().unwrap_or(""))?;
+    for comp in parts {
+        check_component(name, comp, "dataset")?;
+    }
+    Ok(())
+}
+
+/// A ZFS file system or volume name: `pool[/child...]`.
+///
+/// ```
+/// use hull::name::DatasetName;
+/// let d: DatasetName = "tank/images/base".parse()?;
+/// assert_eq!(d.pool(), "tank");
+/// assert!("tank//x".parse::<DatasetName>().is_err());
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DatasetName(String);
+
+impl DatasetName {
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pool the dataset lives in.
+    pub fn pool(&self) -> &str {
+        self.0.split('/').next().unwrap_or(&self.0)
+    }
+
+    /// The parent dataset, or `None` for a pool's root.
+    pub fn parent(&self) -> Option<DatasetName> {
+        self.0
+            .rsplit_once('/')
+            .map(|(p, _)| DatasetName(p.to_string()))
+    }
+
+    /// A child of this dataset.
+    pub fn child(&self, component: &str) -> Result<DatasetName> {
+        format!("{}/{component}", self.0).parse()
+    }
+
+    /// A snapshot of this dataset.
+    pub fn snapshot(&self, snap: &str) -> Result<SnapshotName> {
+        format!("{}@{snap}", self.0).parse()
+    }
+}
+
+impl FromStr for DatasetName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DatasetName> {
+        check_dataset(s, s)?;
+        Ok(DatasetName(s.to_string()))
+    }
+}
+
+impl fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for DatasetName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A ZFS snapshot name: `pool/fs@snap`, with exactly one `@`.
+///
+/// ```
+/// use hull::name::SnapshotName;
+/// let s: SnapshotName = "tank/images/base@v1".parse()?;
+/// assert_eq!(s.dataset().as_str(), "tank/images/base");
+/// assert_eq!(s.snapshot(), "v1");
+/// assert!("tank/a@b@c".parse::<SnapshotName>().is_err());
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SnapshotName {
+    full: String,
+    at: usize,
+}
+
+impl SnapshotName {
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    /// The dataset the snapshot is of.
+    pub fn dataset(&self) -> DatasetName {
+        DatasetName(self.full[..self.at].to_string())
+    }
+
+    /// The part after the `@`.
+    pub fn snapshot(&self) -> &str {
+        &self.full[self.at + 1..]
+    }
+
+    /// The pool the snapshot lives in.
+    pub fn pool(&self) -> &str {
+        self.full.split(['/', '@']).next().unwrap_or(&self.full)
+    }
+}
+
+impl FromStr for SnapshotName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<SnapshotName> {
+        if s.len() > MAX_DATASET_NAME_LEN {
+            return Err(invalid(
+                s,
+                format!("longer than {MAX_DATASET_NAME_LEN} bytes"),
+            ));
+        }
+        let at = match s.match_indices('@').map(|(i, _)| i).collect::<Vec<_>>()[..] {
+            [at] => at,
+            [] => return Err(invalid(s, "a snapshot name has an '@'")),
+            _ => return Err(invalid(s, "a snapshot name has exactly one '@'")),
+        };
+        check_dataset(s, &s[..at])?;
+        check_component(s, &s[at + 1..], "snapshot")?;
+        Ok(SnapshotName {
+            full: s.to_string(),
+            at,
+        })
+    }
+}
+
+impl fmt::Display for SnapshotName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+impl AsRef<str> for SnapshotName {
+    fn as_ref(&self) -> &str {
+        &self.full
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bad_dataset(s: &str) -> String {
+        match s.parse::<DatasetName>() {
+            Err(e) => {
+                assert_eq!(e.op, Op::ValidateName);
+                assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)));
+                e.to_string()
+            }
+            Ok(d) => panic!("{s:?} accepted as {d}"),
+        }
+    }
+
+    #[test]
+    fn good_dataset_names() {
+        for s in [
+            "tank",
+            "tank/a",
+            "tank/a-b_c.d:e",
+            "tank/with space",
+            "t0/x/y/z",
+        ] {
+            assert_eq!(s.parse::<DatasetName>().unwrap().as_str(), s);
+        }
+    }
+
+    #[test]
+    fn bad_dataset_names_say_why() {
+        assert!(bad_dataset("").contains("empty pool"));
+        assert!(bad_dataset("tank/").contains("empty dataset"));
+        assert!(bad_dataset("tank//a").contains("empty dataset"));
+        assert!(bad_dataset("/tank").contains("empty pool"));
+        assert!(bad_dataset("tank/./a").contains("reserved"));
+        assert!(bad_dataset("tank/..").contains("reserved"));
+        assert!(bad_dataset("tank/a*b").contains("'*'"));
+        assert!(bad_dataset("tank/é").contains("not allowed"));
+        assert!(bad_dataset("tank@snap").contains("'@'"));
+        assert!(bad_dataset("tank#bm").contains("'@'"));
+        assert!(bad_dataset("1tank").contains("start with a letter"));
+        assert!(bad_dataset("mirror0/a").contains("reserved"));
+        assert!(bad_dataset("raidz/a").contains("reserved"));
+        assert!(bad_dataset("log").contains("reserved"));
+        assert!(bad_dataset("c0t0d0/a").contains("disk"));
+        assert!(bad_dataset(&format!("tank/{}", "x".repeat(251))).contains("longer than 255"));
+        assert!("logs/a".parse::<DatasetName>().is_ok());
+        assert!(format!("tank/{}", "x".repeat(250))
+            .parse::<DatasetName>()
+            .is_ok());
+    }
+
+    #[test]
+    fn snapshot_names_have_exactly_one_at() {
+        let s: SnapshotName = "tank/a@v1".parse().unwrap();
+        assert_eq!(
+            (s.dataset().as_str(), s.snapshot(), s.pool()),
+            ("tank/a", "v1", "tank")
+        );
+        assert_eq!("tank@now".parse::<SnapshotName>().unwrap().pool(), "tank");
+        for bad in [
+            "tank/a",
+            "tank/a@",
+            "@v1",
+            "tank/a@v1@v2",
+            "tank/a@v/1",
+            "tank//a@v1",
+            "tank/a@..",
+        ] {
+            assert!(bad.parse::<SnapshotName>().is_err(), "{bad:?} accepted");
+        }
+        assert!(format!("tank/a@{}", "x".repeat(250))
+            .parse::<SnapshotName>()
+            .is_err());
+    }
+
+    #[test]
+    fn relatives() {
+        let d: DatasetName = "tank/a/b".parse().unwrap();
+        assert_eq!(d.parent().unwrap().as_str(), "tank/a");
+        assert_eq!(d.child("c").unwrap().as_str(), "tank/a/b/c");
+        assert!(d.child("c@d").is_err());
+        assert_eq!(d.snapshot("s").unwrap().as_str(), "tank/a/b@s");
+        assert!("tank".parse::<DatasetName>().unwrap().parent().is_none());
+    }
+}

@@ -1,0 +1,397 @@
+//! hull::zfs against real OpenZFS. These run inside the project's ZFS test
+//! guest (`scripts/zfs-guest`, started by the README's test command with
+//! `--include-ignored`), which has pools `tank` and `tank2`. A plain `cargo
+//! test` lists them as ignored (never as passed): the host kernel has no ZFS.
+//! Each test works under its own dataset and removes it.
+
+mod common;
+
+use std::io::Write;
+
+use hull::name::{DatasetName, SnapshotName};
+use hull::zfs::{DatasetKind, Props, Zfs};
+use hull::ErrorKind;
+
+const NEEDS_ZFS: &str = "needs ZFS: the README test command runs it in the ZFS test guest";
+
+/// ZFS with a pool named `tank`, or a failure that says what is missing.
+fn zfs() -> Zfs {
+    assert!(
+        std::path::Path::new("/dev/zfs").exists(),
+        "no /dev/zfs: {NEEDS_ZFS}"
+    );
+    let z = Zfs::open().unwrap_or_else(|e| panic!("{e}: {NEEDS_ZFS}"));
+    assert!(z.exists("tank").unwrap(), "no pool named tank: {NEEDS_ZFS}");
+    z
+}
+
+fn ds(s: &str) -> DatasetName {
+    s.parse().unwrap()
+}
+fn snap(s: &str) -> SnapshotName {
+    s.parse().unwrap()
+}
+
+/// A scratch dataset `tank/<tag>` destroyed (recursively, by hull) on drop.
+struct Scratch<'a> {
+    zfs: &'a Zfs,
+    root: DatasetName,
+}
+
+impl<'a> Scratch<'a> {
+    fn new(zfs: &'a Zfs, tag: &str) -> Scratch<'a> {
+        let root = ds(&format!("tank/{tag}"));
+        zfs.create_filesystem(&root, &Props::new()).unwrap();
+        Scratch { zfs, root }
+    }
+    fn child(&self, name: &str) -> DatasetName {
+        self.root.child(name).unwrap()
+    }
+}
+
+impl Drop for Scratch<'_> {
+    fn drop(&mut self) {
+        destroy_tree(self.zfs, &self.root);
+    }
+}
+
+/// Destroys a dataset, its children and snapshots (clones first), with hull.
+fn destroy_tree(zfs: &Zfs, d: &DatasetName) {
+    for _ in 0..3 {
+        for c in zfs.children(d).unwrap_or_default() {
+            destroy_tree(zfs, &c);
+        }
+        let _ = zfs.destroy(d);
+        if !zfs.exists(d.as_str()).unwrap_or(true) {
+            return;
+        }
+        // Snapshots: the only ones these tests make are named s, s1, s2.
+        let snaps: Vec<_> = ["s", "s1", "s2"]
+            .iter()
+            .map(|s| d.snapshot(s).unwrap())
+            .filter(|s| zfs.exists(s.as_str()).unwrap_or(false))
+            .collect();
+        for s in snaps {
+            let _ = zfs.destroy_snapshots(&[s], false);
+        }
+    }
+}
+
+fn write_file(path: &str, bytes: &[u8]) {
+    let mut f = std::fs::File::create(path).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_all().unwrap();
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn create_snapshot_clone_with_properties_and_read_them_back() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "props");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new().user("org.hull:role", "image").unwrap())
+        .unwrap();
+    assert!(zfs.exists(base.as_str()).unwrap());
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[("org.hull:tag", "v1")])
+        .unwrap();
+    let vm = s.child("vm");
+    zfs.clone_from_snapshot(
+        &v1,
+        &vm,
+        &Props::new()
+            .quota(64 << 20)
+            .mountpoint("/mnt-hull-vm")
+            .unwrap(),
+    )
+    .unwrap();
+    let p = zfs.properties(vm.as_str()).unwrap();
+    assert_eq!(p.kind, DatasetKind::Filesystem);
+    assert_eq!(p.origin, Some(v1.clone()));
+    assert_eq!(p.quota, Some(64 << 20));
+    assert_eq!(p.mountpoint.as_deref(), Some("/mnt-hull-vm"));
+    assert!(
+        p.creation > 1_600_000_000,
+        "creation is a unix time: {}",
+        p.creation
+    );
+    assert!(p.available > 0);
+    let sp = zfs.properties(v1.as_str()).unwrap();
+    assert_eq!(sp.kind, DatasetKind::Snapshot);
+    assert_eq!(
+        zfs.children(&s.root).unwrap(),
+        vec![base.clone(), vm.clone()]
+    );
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn volumes_are_created_with_their_size() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "vol");
+    let v = s.child("disk0");
+    zfs.create_volume(&v, 16 << 20, &Props::new()).unwrap();
+    assert_eq!(
+        zfs.properties(v.as_str()).unwrap().kind,
+        DatasetKind::Volume
+    );
+    let e = zfs
+        .create_volume(&s.child("bad"), 1000, &Props::new())
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)));
+    assert!(!zfs.exists(s.child("bad").as_str()).unwrap());
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn cloning_a_missing_snapshot_is_not_found() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "missing");
+    let e = zfs
+        .clone_from_snapshot(&snap("tank/missing@nope"), &s.child("c"), &Props::new())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    assert!(!zfs.exists(s.child("c").as_str()).unwrap());
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn cloning_onto_an_existing_name_already_exists() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "exists");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    zfs.snapshot(&[base.snapshot("s").unwrap()], &[]).unwrap();
+    let e = zfs
+        .clone_from_snapshot(&base.snapshot("s").unwrap(), &base, &Props::new())
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("clone tank/exists/base@s -> tank/exists/base: already exists"),
+        "{e}"
+    );
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn destroying_a_snapshot_with_clones_fails_and_destroys_nothing() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "busy");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    let v2 = base.snapshot("s2").unwrap();
+    zfs.snapshot(&[v1.clone(), v2.clone()], &[]).unwrap();
+    zfs.clone_from_snapshot(&v1, &s.child("clone"), &Props::new())
+        .unwrap();
+    let e = zfs
+        .destroy_snapshots(&[v1.clone(), v2.clone()], false)
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Busy, "{e}");
+    assert!(e.to_string().contains("tank/busy/base@s"), "{e}");
+    assert!(
+        zfs.exists(v1.as_str()).unwrap() && zfs.exists(v2.as_str()).unwrap(),
+        "atomic: nothing destroyed"
+    );
+    assert!(zfs.exists(s.child("clone").as_str()).unwrap());
+    // Deferred: accepted now, done when the last clone goes.
+    zfs.destroy_snapshots(std::slice::from_ref(&v1), true)
+        .unwrap();
+    assert!(zfs.exists(v1.as_str()).unwrap());
+    zfs.destroy(&s.child("clone")).unwrap();
+    assert!(!zfs.exists(v1.as_str()).unwrap());
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn promote_swaps_the_origin() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "promote");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    let clone = s.child("clone");
+    zfs.clone_from_snapshot(&v1, &clone, &Props::new()).unwrap();
+    zfs.promote(&clone).unwrap();
+    assert_eq!(zfs.properties(clone.as_str()).unwrap().origin, None);
+    assert_eq!(
+        zfs.properties(base.as_str()).unwrap().origin,
+        Some(clone.snapshot("s").unwrap())
+    );
+    assert!(
+        !zfs.exists(v1.as_str()).unwrap(),
+        "the snapshot moved to the promoted clone"
+    );
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn rollback_discards_later_writes() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "rollback");
+    let fs = s.child("fs");
+    zfs.create_filesystem(&fs, &Props::new().mountpoint("/mnt-hull-rollback").unwrap())
+        .unwrap();
+    zfs.mount(&fs).unwrap();
+    assert!(zfs.is_mounted(&fs).unwrap());
+    write_file("/mnt-hull-rollback/file", b"before");
+    let v1 = fs.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    write_file("/mnt-hull-rollback/file", b"after");
+    write_file("/mnt-hull-rollback/new", b"new");
+    zfs.rollback_to(&v1).unwrap();
+    assert_eq!(std::fs::read("/mnt-hull-rollback/file").unwrap(), b"before");
+    assert!(!std::path::Path::new("/mnt-hull-rollback/new").exists());
+    // Only to the newest snapshot.
+    zfs.snapshot(&[fs.snapshot("s2").unwrap()], &[]).unwrap();
+    assert!(zfs.rollback_to(&v1).is_err());
+    zfs.unmount(&fs).unwrap();
+    assert!(!zfs.is_mounted(&fs).unwrap());
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn a_multi_snapshot_naming_two_pools_fails_and_creates_nothing() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "twopools");
+    let other = ds("tank2/hull-twopools");
+    zfs.create_filesystem(&other, &Props::new()).unwrap();
+    let names = [s.root.snapshot("s").unwrap(), other.snapshot("s").unwrap()];
+    let e = zfs.snapshot(&names, &[]).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+    assert!(!zfs.exists(names[0].as_str()).unwrap() && !zfs.exists(names[1].as_str()).unwrap());
+    zfs.destroy(&other).unwrap();
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn snapshot_of_a_missing_dataset_names_it() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "snapmissing");
+    let names = [
+        s.root.snapshot("s").unwrap(),
+        s.child("nope").snapshot("s").unwrap(),
+    ];
+    let e = zfs.snapshot(&names, &[]).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("tank/snapmissing/nope@s"), "{e}");
+    assert!(!zfs.exists(names[0].as_str()).unwrap(), "all or none");
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn twenty_clones_of_50_mib_cost_at_most_1_percent_more_than_the_base() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "twenty");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new().mountpoint("/mnt-hull-twenty").unwrap())
+        .unwrap();
+    zfs.mount(&base).unwrap();
+    // 50 MiB that does not compress.
+    write_file("/mnt-hull-twenty/image", &common::bytes(50 << 20, 42));
+    zfs.unmount(&base).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    let base_used = zfs.properties(base.as_str()).unwrap().used;
+    assert!(base_used >= 50 << 20, "base uses {base_used}");
+    let clones: Vec<_> = (0..20).map(|i| s.child(&format!("vm{i}"))).collect();
+    zfs.clone_many(&v1, &clones, &Props::new()).unwrap();
+    for c in &clones {
+        assert_eq!(zfs.properties(c.as_str()).unwrap().origin, Some(v1.clone()));
+    }
+    let total = zfs.properties(s.root.as_str()).unwrap().used;
+    assert!(
+        total as f64 <= base_used as f64 * 1.01,
+        "20 clones: {total} bytes used under {} vs {base_used} for the base",
+        s.root
+    );
+    eprintln!(
+        "20 clones of {base_used} bytes: {total} bytes in all ({:+} bytes)",
+        total as i64 - base_used as i64
+    );
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn clone_many_is_all_or_nothing() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "allornothing");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    let taken = s.child("taken");
+    zfs.create_filesystem(&taken, &Props::new()).unwrap();
+    let mut targets: Vec<_> = (0..6).map(|i| s.child(&format!("c{i}"))).collect();
+    targets.push(taken.clone());
+    let e = zfs.clone_many(&v1, &targets, &Props::new()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+    for t in &targets[..6] {
+        assert!(!zfs.exists(t.as_str()).unwrap(), "{t} was left behind");
+    }
+    assert!(
+        zfs.exists(taken.as_str()).unwrap(),
+        "what existed before is untouched"
+    );
+    let e = zfs
+        .clone_many(&v1, &[s.child("d"), s.child("d")], &Props::new())
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)));
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn clone_many_from_8_threads_at_once() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "threads");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    std::thread::scope(|sc| {
+        for t in 0..8 {
+            let (zfs, v1, s) = (&zfs, &v1, &s);
+            sc.spawn(move || {
+                let targets: Vec<_> = (0..3).map(|i| s.child(&format!("t{t}-{i}"))).collect();
+                zfs.clone_many(v1, &targets, &Props::new()).unwrap();
+            });
+        }
+    });
+    assert_eq!(zfs.children(&s.root).unwrap().len(), 1 + 8 * 3);
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn invalid_names_never_reach_zfs() {
+    let zfs = zfs();
+    for bad in [
+        "tank//x",
+        "tank/x@",
+        "tank/a@b@c",
+        "",
+        "tank/../x",
+        "1pool/x",
+    ] {
+        let e = zfs.exists(bad).unwrap_err();
+        assert_eq!(e.op, hull::Op::ValidateName, "{bad:?}");
+        assert!(zfs.properties(bad).is_err());
+    }
+}
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn destroy_removes_and_a_missing_dataset_is_not_found() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "destroy");
+    let d = s.child("d");
+    zfs.create_filesystem(&d, &Props::new()).unwrap();
+    zfs.destroy(&d).unwrap();
+    assert!(!zfs.exists(d.as_str()).unwrap());
+    assert_eq!(zfs.destroy(&d).unwrap_err().kind, ErrorKind::NotFound);
+    assert_eq!(
+        zfs.properties(d.as_str()).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+}
