@@ -36,6 +36,8 @@ pub enum Op {
     ValidateName,
     /// Loading a platform library.
     LoadLibrary,
+    /// Opening the ZFS control device.
+    OpenZfs,
     /// Creating a ZFS file system or volume.
     CreateDataset,
     /// Taking ZFS snapshots.
@@ -71,6 +73,7 @@ impl fmt::Display for Op {
             Op::RunMachine => "run machine",
             Op::ValidateName => "validate name",
             Op::LoadLibrary => "load library",
+            Op::OpenZfs => "open",
             Op::CreateDataset => "create",
             Op::Snapshot => "snapshot",
             Op::Clone => "clone",

@@ -380,7 +380,7 @@ impl Zfs {
         let rc = unsafe { libs.core.libzfs_core_init() };
         if rc != 0 {
             return Err(Error::os(
-                Op::LoadLibrary,
+                Op::OpenZfs,
                 "/dev/zfs",
                 io::Error::from_raw_os_error(rc),
             ));

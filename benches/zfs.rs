@@ -1,0 +1,135 @@
+//! hull::zfs against raw libzfs_core and the `zfs` command, in the same run.
+//! Runs inside the ZFS test guest (`scripts/test --zfs-bench`); needs a pool
+//! named `tank`. Without ZFS it says so and measures nothing.
+//!
+//! * `clone/{hull,lzc_clone,zfs_command}`: one clone of a snapshot.
+//! * `clone20/{clone_many,sequential}`: twenty clones, concurrently vs one
+//!   after another.
+//!
+//! Only the clones are timed; destroying them happens outside the timing.
+
+use std::ffi::CString;
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
+use hull::name::{DatasetName, SnapshotName};
+use hull::zfs::{Props, Zfs};
+
+static N: AtomicU64 = AtomicU64::new(0);
+
+fn fresh(root: &DatasetName) -> DatasetName {
+    root.child(&format!("c{}", N.fetch_add(1, Ordering::Relaxed)))
+        .unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let zfs = match Zfs::open() {
+        Ok(z) if z.exists("tank").unwrap_or(false) => z,
+        Ok(_) => return eprintln!("SKIPPED benches/zfs.rs: no pool named tank"),
+        Err(e) => return eprintln!("SKIPPED benches/zfs.rs: {e}"),
+    };
+    let root: DatasetName = "tank/hull-bench".parse().unwrap();
+    let base = root.child("base").unwrap();
+    zfs.create_filesystem(&root, &Props::new()).unwrap();
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let snap: SnapshotName = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&snap), &[]).unwrap();
+
+    // The raw baseline: libzfs_core called directly, as a C program would.
+    let core = zfs_core_sys::load_core().unwrap();
+    // SAFETY: paired with libzfs_core_fini below.
+    assert_eq!(unsafe { core.libzfs_core_init() }, 0);
+    let csnap = CString::new(snap.as_str()).unwrap();
+
+    let mut g = c.benchmark_group("clone");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    g.bench_function("hull", |b| {
+        b.iter_custom(|n| {
+            let targets: Vec<_> = (0..n).map(|_| fresh(&root)).collect();
+            let t = Instant::now();
+            for d in &targets {
+                zfs.clone_from_snapshot(&snap, d, &Props::new()).unwrap();
+            }
+            let e = t.elapsed();
+            targets.iter().for_each(|d| zfs.destroy(d).unwrap());
+            e
+        })
+    });
+    g.bench_function("lzc_clone", |b| {
+        b.iter_custom(|n| {
+            let targets: Vec<_> = (0..n).map(|_| fresh(&root)).collect();
+            let cnames: Vec<_> = targets
+                .iter()
+                .map(|d| CString::new(d.as_str()).unwrap())
+                .collect();
+            let t = Instant::now();
+            for d in &cnames {
+                // SAFETY: both names are live NUL-terminated strings; no props.
+                let rc =
+                    unsafe { core.lzc_clone(d.as_ptr(), csnap.as_ptr(), std::ptr::null_mut()) };
+                assert_eq!(rc, 0);
+            }
+            let e = t.elapsed();
+            targets.iter().for_each(|d| zfs.destroy(d).unwrap());
+            e
+        })
+    });
+    g.bench_function("zfs_command", |b| {
+        b.iter_custom(|n| {
+            let targets: Vec<_> = (0..n).map(|_| fresh(&root)).collect();
+            let t = Instant::now();
+            for d in &targets {
+                let ok = Command::new("zfs")
+                    .args(["clone", "-u", snap.as_str(), d.as_str()])
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "zfs clone failed");
+            }
+            let e = t.elapsed();
+            targets.iter().for_each(|d| zfs.destroy(d).unwrap());
+            e
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("clone20");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for (name, many) in [("clone_many", true), ("sequential", false)] {
+        g.bench_function(name, |b| {
+            b.iter_custom(|n| {
+                let mut total = Duration::ZERO;
+                for _ in 0..n {
+                    let targets: Vec<_> = (0..20).map(|_| fresh(&root)).collect();
+                    let t = Instant::now();
+                    if many {
+                        zfs.clone_many(&snap, &targets, &Props::new()).unwrap();
+                    } else {
+                        for d in &targets {
+                            zfs.clone_from_snapshot(&snap, d, &Props::new()).unwrap();
+                        }
+                    }
+                    total += t.elapsed();
+                    targets.iter().for_each(|d| zfs.destroy(d).unwrap());
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+
+    // SAFETY: paired with the init above.
+    unsafe { core.libzfs_core_fini() };
+    zfs.destroy_snapshots(&[snap], false).unwrap();
+    zfs.destroy(&base).unwrap();
+    zfs.destroy(&root).unwrap();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
