@@ -139,7 +139,9 @@ pub fn kind_of(code: i32) -> ErrorKind {
             _ => ErrorKind::Os,
         },
         libc::EDQUOT => ErrorKind::NoSpace("quota exceeded".into()),
-        libc::EXDEV => ErrorKind::InvalidArgument("names span more than one pool".into()),
+        libc::EXDEV => ErrorKind::InvalidArgument(
+            "names span more than one pool, or name one dataset twice".into(),
+        ),
         libc::ENAMETOOLONG => ErrorKind::InvalidArgument("name too long".into()),
         c => ErrorKind::from_errno(c),
     }
@@ -438,10 +440,21 @@ impl Zfs {
     }
 
     /// Takes all `snapshots` atomically (all or none), with optional user
-    /// properties. They must all be in one pool.
+    /// properties. They must all be in one pool, at most one per dataset.
     pub fn snapshot(&self, snapshots: &[SnapshotName], user_props: &[(&str, &str)]) -> Result<()> {
         let object = join(snapshots);
         one_pool(Op::Snapshot, &object, snapshots)?;
+        let mut datasets = std::collections::HashSet::new();
+        if let Some(twice) = snapshots.iter().find(|s| !datasets.insert(s.dataset())) {
+            return Err(Error::new(
+                Op::Snapshot,
+                object,
+                ErrorKind::InvalidArgument(format!(
+                    "one call takes one snapshot per dataset; {} is named twice",
+                    twice.dataset()
+                )),
+            ));
+        }
         let mut props = Props::new();
         for (k, v) in user_props {
             props = props.user(k, v)?;
