@@ -18,23 +18,19 @@ use hull::zfs::{Props, Zfs};
 const USAGE: &str = "usage: clone_from_snapshot <pool/fs@snap> <pool/new> [-o prop=value]...";
 
 fn size(v: &str) -> Result<u64, String> {
-    let (num, mult) = match v.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m = match c.to_ascii_uppercase() {
-                'K' => 1u64 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => return Err(format!("size {v:?}: unknown suffix {c:?}")),
-            };
-            (&v[..i], m)
-        }
+    let bad =
+        || format!("size {v:?}: not a number of bytes (digits, with an optional K, M, G or T)");
+    let (num, mult) = match v.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&v[..v.len() - 1], 1u64 << 10),
+        Some('M') => (&v[..v.len() - 1], 1 << 20),
+        Some('G') => (&v[..v.len() - 1], 1 << 30),
+        Some('T') => (&v[..v.len() - 1], 1 << 40),
         _ => (v, 1),
     };
     num.parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("size {v:?}: not a number of bytes"))
+        .ok_or_else(bad)
 }
 
 fn parse() -> Result<(SnapshotName, DatasetName, Props), String> {

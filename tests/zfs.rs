@@ -413,3 +413,86 @@ fn destroy_removes_and_a_missing_dataset_is_not_found() {
         ErrorKind::NotFound
     );
 }
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn the_clone_from_snapshot_example_clones_prints_and_fails_cleanly() {
+    let zfs = zfs();
+    // The README test command puts the example next to this binary in the guest.
+    let example = std::env::current_exe()
+        .unwrap()
+        .with_file_name("clone_from_snapshot");
+    assert!(
+        example.exists(),
+        "{} is missing: {NEEDS_ZFS}",
+        example.display()
+    );
+    let s = Scratch::new(&zfs, "example");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    zfs.snapshot(&[base.snapshot("s").unwrap()], &[]).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(&example)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let out = run(&[
+        "tank/example/base@s",
+        "tank/example/vm",
+        "-o",
+        "quota=1G",
+        "-o",
+        "mountpoint=/mnt-hull-example",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("tank/example/vm origin=tank/example/base@s used="),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" referenced="));
+    assert_eq!(
+        zfs.properties("tank/example/vm").unwrap().quota,
+        Some(1 << 30)
+    );
+
+    // Errors: one line, non-zero, nothing made.
+    for (args, needle) in [
+        (
+            &["tank/example/base@nope", "tank/example/x"][..],
+            "not found",
+        ),
+        (
+            &["tank/example/base@s", "tank/example/vm"][..],
+            "already exists",
+        ),
+        (
+            &["tank/example/base@s", "tank/example/y", "-o", "quota=lots"][..],
+            "not a number",
+        ),
+        (
+            &["tank/example/base@s@s", "tank/example/z"][..],
+            "exactly one '@'",
+        ),
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(
+            err.lines().filter(|l| !l.starts_with("usage:")).count(),
+            1,
+            "{err}"
+        );
+    }
+    for left in ["tank/example/x", "tank/example/y", "tank/example/z"] {
+        assert!(!zfs.exists(left).unwrap(), "{left} was made");
+    }
+}
