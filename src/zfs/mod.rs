@@ -1000,6 +1000,57 @@ mod tests {
     }
 
     #[test]
+    fn an_errlist_decodes_into_per_name_errors() {
+        let Some(lib) = nvlist::tests::nvpair_or_skip("an_errlist_decodes_into_per_name_errors")
+        else {
+            return;
+        };
+        let mut l = NvList::new(lib);
+        l.add_i32("tank/a@s", libc::EEXIST);
+        l.add_i32("tank/b@s", libc::ENOENT);
+        let busy = |c: i32| {
+            if c == libc::EEXIST {
+                ErrorKind::Busy
+            } else {
+                kind_of(c)
+            }
+        };
+        let e = per_name_error(
+            Op::Destroy,
+            "tank/a@s, tank/b@s".into(),
+            libc::EEXIST,
+            Some(l),
+            busy,
+        );
+        assert_eq!(
+            e.kind,
+            ErrorKind::PerName(vec![
+                ("tank/a@s".into(), ErrorKind::Busy),
+                ("tank/b@s".into(), ErrorKind::NotFound)
+            ])
+        );
+        assert!(
+            e.to_string()
+                .contains("failed for tank/a@s (busy), tank/b@s (not found)"),
+            "{e}"
+        );
+        // One name: the error names it and takes its kind.
+        let mut l = NvList::new(lib);
+        l.add_i32("tank/b@s", libc::ENOENT);
+        let e = per_name_error(
+            Op::Snapshot,
+            "tank/a@s, tank/b@s".into(),
+            libc::ENOENT,
+            Some(l),
+            kind_of,
+        );
+        assert_eq!(
+            (e.object.as_str(), e.kind),
+            ("tank/b@s", ErrorKind::NotFound)
+        );
+    }
+
+    #[test]
     fn multi_snapshot_calls_refuse_two_pools_before_any_c_call() {
         let s: Vec<SnapshotName> = ["tank/a@s", "tank2/b@s"]
             .iter()

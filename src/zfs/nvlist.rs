@@ -75,6 +75,16 @@ impl NvList {
         );
     }
 
+    /// Adds an int32.
+    pub fn add_i32(&mut self, name: &str, v: i32) {
+        let k = Self::key(name);
+        // SAFETY: as for add_boolean.
+        Self::check(
+            unsafe { self.lib.nvlist_add_int32(self.as_ptr(), k.as_ptr(), v) },
+            "int32",
+        );
+    }
+
     /// Adds a uint64.
     pub fn add_u64(&mut self, name: &str, v: u64) {
         let k = Self::key(name);
@@ -166,5 +176,72 @@ impl Drop for NvList {
 impl std::fmt::Debug for NvList {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.pairs()).finish()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// libnvpair, or None (saying the test is skipped). The README's test
+    /// command installs it and sets HULL_REQUIRE_ZFS_LIBS, making it required.
+    pub(crate) fn nvpair_or_skip(test: &str) -> Option<&'static NvPair> {
+        static LIB: std::sync::OnceLock<Option<NvPair>> = std::sync::OnceLock::new();
+        let lib = LIB.get_or_init(|| match nvpair_sys::load() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                if std::env::var_os("HULL_REQUIRE_ZFS_LIBS").is_some() {
+                    panic!("{test}: libnvpair is required (HULL_REQUIRE_ZFS_LIBS is set): {e}");
+                }
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {e}");
+                None
+            }
+        });
+        lib.as_ref()
+    }
+
+    #[test]
+    fn values_round_trip_in_order() {
+        let Some(lib) = nvpair_or_skip("values_round_trip_in_order") else {
+            return;
+        };
+        let mut inner = NvList::new(lib);
+        inner.add_boolean("tag");
+        let mut l = NvList::new(lib);
+        l.add_boolean("tank/a@s");
+        l.add_i32("tank/b@s", libc::EBUSY);
+        l.add_u64("quota", 1 << 40);
+        l.add_string("mountpoint", "/vms/a");
+        l.add_nvlist("holds", &inner);
+        drop(inner); // the outer list holds its own copy
+        assert_eq!(
+            l.pairs(),
+            vec![
+                ("tank/a@s".into(), NvValue::Boolean),
+                ("tank/b@s".into(), NvValue::Int32(libc::EBUSY)),
+                ("quota".into(), NvValue::Uint64(1 << 40)),
+                ("mountpoint".into(), NvValue::String("/vms/a".into())),
+                ("holds".into(), NvValue::Other),
+            ]
+        );
+        // Unique names: adding a key again replaces it.
+        l.add_u64("quota", 7);
+        assert_eq!(l.pairs().iter().filter(|(k, _)| k == "quota").count(), 1);
+    }
+
+    #[test]
+    fn a_list_handed_over_by_c_is_freed_once() {
+        let Some(lib) = nvpair_or_skip("a_list_handed_over_by_c_is_freed_once") else {
+            return;
+        };
+        let l = NvList::new(lib);
+        let raw = l.as_ptr();
+        std::mem::forget(l);
+        // SAFETY: `raw` is a live list whose owner was forgotten.
+        let back = unsafe { NvList::from_raw(lib, raw) }.unwrap();
+        assert!(back.pairs().is_empty());
+        // SAFETY: null is allowed and means "no list".
+        assert!(unsafe { NvList::from_raw(lib, std::ptr::null_mut()) }.is_none());
     }
 }
