@@ -11,6 +11,11 @@
 //! * [`vm`]: KVM virtual machines — guest memory, vCPUs with typed exits,
 //!   a 16550 console, and Linux 64-bit boot-protocol kernel loading, on
 //!   Linux KVM and SmartOS's illumos-kvm.
+//! * [`zfs`]: ZFS file systems, volumes, snapshots and copy-on-write clones
+//!   of them (one, or many at once), through libzfs_core, on OpenZFS and
+//!   illumos.
+//! * [`name`]: validated names (datasets, snapshots), checked once, at the
+//!   edge.
 //!
 //! ```no_run
 //! use hull::vm::{BootSpec, Kvm, Machine, TEST_KERNEL};
