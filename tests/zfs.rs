@@ -496,3 +496,30 @@ fn the_clone_from_snapshot_example_clones_prints_and_fails_cleanly() {
         assert!(!zfs.exists(left).unwrap(), "{left} was made");
     }
 }
+
+#[test]
+#[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+fn a_clone_whose_properties_cannot_be_set_is_not_left_behind() {
+    let zfs = zfs();
+    let s = Scratch::new(&zfs, "badprops");
+    let base = s.child("base");
+    zfs.create_filesystem(&base, &Props::new()).unwrap();
+    let v1 = base.snapshot("s").unwrap();
+    zfs.snapshot(std::slice::from_ref(&v1), &[]).unwrap();
+    // A reservation larger than the pool cannot be set.
+    let target = s.child("vm");
+    let e = zfs
+        .clone_from_snapshot(&v1, &target, &Props::new().reservation(1 << 50))
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::NoSpace(_)), "{e}");
+    assert!(
+        !zfs.exists(target.as_str()).unwrap(),
+        "the half-made clone was left behind"
+    );
+    // And through clone_many: nothing made either.
+    let targets: Vec<_> = (0..4).map(|i| s.child(&format!("m{i}"))).collect();
+    assert!(zfs
+        .clone_many(&v1, &targets, &Props::new().reservation(1 << 50))
+        .is_err());
+    assert_eq!(zfs.children(&s.root).unwrap(), vec![base]);
+}
