@@ -304,3 +304,275 @@ mod tests {
         assert!("tank".parse::<DatasetName>().unwrap().parent().is_none());
     }
 }
+
+/// Which platform's rules a [`LinkName`] follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRules {
+    /// Linux: 1–15 bytes, no `/`, `:` or whitespace, not `.` or `..`.
+    Linux,
+    /// illumos: 1–31 bytes of letters, digits and `_`, starting with a
+    /// letter and ending in a digit.
+    Illumos,
+}
+
+impl LinkRules {
+    /// The rules of the platform this program runs on.
+    pub const HOST: LinkRules = if cfg!(target_os = "illumos") {
+        LinkRules::Illumos
+    } else {
+        LinkRules::Linux
+    };
+}
+
+/// A network link name (a VNIC, its parent, an etherstub), valid on the
+/// platform whose rules it was checked against.
+///
+/// ```
+/// use hull::name::{LinkName, LinkRules};
+/// assert!(LinkName::parse("vnic0", LinkRules::Linux).is_ok());
+/// assert!(LinkName::parse("a-name-way-too-long", LinkRules::Linux).is_err());
+/// assert!(LinkName::parse("net0", LinkRules::Illumos).is_ok());
+/// assert!(LinkName::parse("net", LinkRules::Illumos).is_err()); // must end in a digit
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkName(String);
+
+impl LinkName {
+    /// Checks `s` against `rules`.
+    pub fn parse(s: &str, rules: LinkRules) -> Result<LinkName> {
+        let max = match rules {
+            LinkRules::Linux => 15,
+            LinkRules::Illumos => 31,
+        };
+        if s.is_empty() || s.len() > max {
+            return Err(invalid(s, format!("a link name is 1 to {max} bytes")));
+        }
+        match rules {
+            LinkRules::Linux => {
+                if s == "." || s == ".." {
+                    return Err(invalid(s, "reserved link name"));
+                }
+                if let Some(c) = s
+                    .chars()
+                    .find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control())
+                {
+                    return Err(invalid(
+                        s,
+                        format!("character {c:?} is not allowed in a link name"),
+                    ));
+                }
+            }
+            LinkRules::Illumos => {
+                if let Some(c) = s
+                    .chars()
+                    .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+                {
+                    return Err(invalid(
+                        s,
+                        format!("character {c:?} is not allowed (letters, digits and _ are)"),
+                    ));
+                }
+                if !s.starts_with(|c: char| c.is_ascii_alphabetic())
+                    || !s.ends_with(|c: char| c.is_ascii_digit())
+                {
+                    return Err(invalid(
+                        s,
+                        "an illumos link name starts with a letter and ends in a digit",
+                    ));
+                }
+            }
+        }
+        Ok(LinkName(s.to_string()))
+    }
+
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for LinkName {
+    type Err = Error;
+    /// Checks against the host platform's rules.
+    fn from_str(s: &str) -> Result<LinkName> {
+        LinkName::parse(s, LinkRules::HOST)
+    }
+}
+
+impl fmt::Display for LinkName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An Ethernet MAC address.
+///
+/// ```
+/// use hull::name::MacAddr;
+/// let m: MacAddr = "02:08:20:aa:bb:cc".parse()?;
+/// assert!(m.is_unicast() && m.is_local());
+/// let r = MacAddr::random();
+/// assert!(r.is_unicast() && r.is_local());
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// A random, unicast, locally administered address.
+    pub fn random() -> MacAddr {
+        let mut b = [0u8; 6];
+        // SAFETY: `b` is a writable 6-byte buffer.
+        let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+        assert_eq!(n, 6, "getrandom failed");
+        b[0] = (b[0] & 0xfe) | 0x02;
+        MacAddr(b)
+    }
+
+    /// Whether the address is unicast (I/G bit clear).
+    pub fn is_unicast(&self) -> bool {
+        self.0[0] & 1 == 0
+    }
+
+    /// Whether the address is locally administered (U/L bit set).
+    pub fn is_local(&self) -> bool {
+        self.0[0] & 2 != 0
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<MacAddr> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let bad = || invalid(s, "a MAC address is six hex bytes separated by ':'");
+        if parts.len() != 6 {
+            return Err(bad());
+        }
+        let mut b = [0u8; 6];
+        for (o, p) in b.iter_mut().zip(&parts) {
+            if p.is_empty() || p.len() > 2 {
+                return Err(bad());
+            }
+            *o = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+        }
+        Ok(MacAddr(b))
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+/// An 802.1Q VLAN id, 1 to 4094.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VlanId(u16);
+
+impl VlanId {
+    /// Checks `id` is 1 to 4094 (0 means "no VLAN", 4095 is reserved).
+    pub fn new(id: u16) -> Result<VlanId> {
+        if (1..=4094).contains(&id) {
+            Ok(VlanId(id))
+        } else {
+            Err(invalid(&id.to_string(), "a VLAN id is 1 to 4094"))
+        }
+    }
+
+    /// The id.
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl FromStr for VlanId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<VlanId> {
+        VlanId::new(
+            s.parse()
+                .map_err(|_| invalid(s, "a VLAN id is a number from 1 to 4094"))?,
+        )
+    }
+}
+
+impl fmt::Display for VlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn linux_link_names() {
+        for ok in ["eth0", "vnic-a.1", "x", "fifteen_chars15"] {
+            assert!(LinkName::parse(ok, LinkRules::Linux).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "sixteen_chars_16",
+            "a/b",
+            "a:b",
+            "a b",
+            "a\tb",
+            ".",
+            "..",
+        ] {
+            assert!(
+                LinkName::parse(bad, LinkRules::Linux).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn illumos_link_names() {
+        for ok in ["net0", "vnic_1", "e1000g0", &format!("a{}", "1".repeat(30))] {
+            assert!(LinkName::parse(ok, LinkRules::Illumos).is_ok(), "{ok}");
+        }
+        for bad in ["net", "0net1", "net-0", "", &format!("a{}", "1".repeat(31))] {
+            assert!(
+                LinkName::parse(bad, LinkRules::Illumos).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn mac_addresses() {
+        let m: MacAddr = "02:00:5e:10:00:01".parse().unwrap();
+        assert_eq!(m.to_string(), "02:00:5e:10:00:01");
+        assert!(m.is_unicast() && m.is_local());
+        let mc: MacAddr = "01:00:5e:00:00:01".parse().unwrap();
+        assert!(!mc.is_unicast());
+        for bad in [
+            "02:00:5e:10:00",
+            "02:00:5e:10:00:01:02",
+            "0g:00:00:00:00:00",
+            "020:0:0:0:0:0",
+            "",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad:?}");
+        }
+        for _ in 0..100 {
+            let r = MacAddr::random();
+            assert!(r.is_unicast() && r.is_local(), "{r}");
+        }
+    }
+
+    #[test]
+    fn vlan_ids() {
+        assert!(VlanId::new(0).is_err());
+        assert!(VlanId::new(4095).is_err());
+        assert_eq!(VlanId::new(1).unwrap().get(), 1);
+        assert_eq!("4094".parse::<VlanId>().unwrap().get(), 4094);
+        assert!("x".parse::<VlanId>().is_err());
+    }
+}
