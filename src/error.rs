@@ -54,6 +54,16 @@ pub enum Op {
     ZfsQuery,
     /// Mounting or unmounting a ZFS file system.
     Mount,
+    /// Creating a VNIC.
+    CreateVnic,
+    /// Deleting a VNIC.
+    DeleteVnic,
+    /// Creating or deleting an etherstub.
+    Etherstub,
+    /// Looking up or listing links.
+    QueryLink,
+    /// Moving a link into another network namespace (zone).
+    MoveLink,
 }
 
 impl fmt::Display for Op {
@@ -82,6 +92,11 @@ impl fmt::Display for Op {
             Op::Destroy => "destroy",
             Op::ZfsQuery => "query",
             Op::Mount => "mount",
+            Op::CreateVnic => "create vnic",
+            Op::DeleteVnic => "delete vnic",
+            Op::Etherstub => "etherstub",
+            Op::QueryLink => "query link",
+            Op::MoveLink => "move link",
         })
     }
 }

@@ -34,6 +34,7 @@
 pub mod error;
 pub mod name;
 pub mod vm;
+pub mod vnic;
 pub mod zfs;
 
 pub use error::{Error, ErrorKind, Op, Result};

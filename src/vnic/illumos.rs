@@ -1,0 +1,1 @@
+//! VNICs on illumos through libdladm (to come).

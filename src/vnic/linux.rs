@@ -1,0 +1,431 @@
+//! VNICs on Linux: a VNIC is a macvlan in bridge mode over its parent, an
+//! etherstub is a bridge with no ports, all through rtnetlink
+//! (`netlink-packet-route` messages over a `netlink-sys` socket; no `ip`).
+
+use std::io;
+use std::os::fd::AsRawFd;
+
+use netlink_packet_core::{
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
+    NLM_F_REQUEST,
+};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+    MacVlanMode,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
+
+use super::{Backend, MacSpec, NetNs, Vnic, VnicSpec};
+use crate::error::{Error, ErrorKind, Op, Result};
+use crate::name::{LinkName, LinkRules, MacAddr, VlanId};
+
+/// One rtnetlink socket.
+pub(crate) struct Rtnl {
+    sock: Socket,
+    seq: u32,
+}
+
+impl Rtnl {
+    pub(crate) fn open() -> io::Result<Rtnl> {
+        let mut sock = Socket::new(NETLINK_ROUTE)?;
+        sock.bind_auto()?;
+        sock.connect(&SocketAddr::new(0, 0))?;
+        Ok(Rtnl { sock, seq: 0 })
+    }
+
+    /// Sends one request and collects the replies until the kernel's
+    /// acknowledgement, end of dump, or error (returned as the errno).
+    fn request(
+        &mut self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> io::Result<Vec<RouteNetlinkMessage>> {
+        self.seq = self.seq.wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        header.sequence_number = self.seq;
+        let mut nl = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        nl.finalize();
+        let mut buf = vec![0; nl.buffer_len()];
+        nl.serialize(&mut buf);
+        self.sock.send(&buf, 0)?;
+        let mut out = Vec::new();
+        loop {
+            let (data, _) = self.sock.recv_from_full()?;
+            let mut off = 0;
+            while off < data.len() {
+                let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&data[off..])
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let len = m.header.length as usize;
+                if m.header.sequence_number == self.seq {
+                    match m.payload {
+                        NetlinkPayload::Done(_) => return Ok(out),
+                        NetlinkPayload::Error(e) => {
+                            return match e.code {
+                                None => Ok(out),
+                                Some(code) => Err(io::Error::from_raw_os_error(-code.get())),
+                            }
+                        }
+                        NetlinkPayload::InnerMessage(i) => out.push(i),
+                        _ => {}
+                    }
+                }
+                if len == 0 {
+                    break;
+                }
+                off += (len + 3) & !3;
+            }
+        }
+    }
+
+    fn get_link(&mut self, name: &str) -> io::Result<LinkMessage> {
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        let replies = self.request(RouteNetlinkMessage::GetLink(m), 0)?;
+        replies
+            .into_iter()
+            .find_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+    }
+
+    fn dump_links(&mut self) -> io::Result<Vec<LinkMessage>> {
+        let replies = self.request(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn new_link(&mut self, m: LinkMessage) -> io::Result<()> {
+        self.request(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
+    }
+
+    fn del_link(&mut self, index: u32) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        self.request(RouteNetlinkMessage::DelLink(m), 0).map(drop)
+    }
+}
+
+/// What hull reads from a link message.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LinkFacts {
+    pub index: u32,
+    pub name: String,
+    pub mac: Option<[u8; 6]>,
+    pub mtu: u32,
+    pub max_mtu: Option<u32>,
+    pub parent: Option<u32>,
+    pub kind: Option<InfoKind>,
+    pub vlan: Option<u16>,
+}
+
+fn facts(m: &LinkMessage) -> LinkFacts {
+    let mut f = LinkFacts {
+        index: m.header.index,
+        ..Default::default()
+    };
+    for a in &m.attributes {
+        match a {
+            LinkAttribute::IfName(n) => f.name = n.clone(),
+            LinkAttribute::Address(a) if a.len() == 6 => {
+                f.mac = Some([a[0], a[1], a[2], a[3], a[4], a[5]])
+            }
+            LinkAttribute::Mtu(v) => f.mtu = *v,
+            LinkAttribute::MaxMtu(v) => f.max_mtu = Some(*v),
+            LinkAttribute::Link(p) => f.parent = Some(*p),
+            LinkAttribute::LinkInfo(infos) => {
+                for i in infos {
+                    match i {
+                        LinkInfo::Kind(k) => f.kind = Some(k.clone()),
+                        LinkInfo::Data(InfoData::Vlan(v)) => {
+                            for x in v {
+                                if let InfoVlan::Id(id) = x {
+                                    f.vlan = Some(*id);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    f
+}
+
+/// The name hull gives the 802.1q sub-link a VLAN VNIC sits on.
+fn vlan_link_name(vid: VlanId, parent_index: u32) -> String {
+    format!("hv{}-{}", vid.get(), parent_index % 100_000)
+}
+
+/// The rtnetlink backend.
+pub(crate) struct Linux {
+    rtnl: Rtnl,
+}
+
+impl Linux {
+    pub(crate) fn open() -> Result<Linux> {
+        Ok(Linux {
+            rtnl: Rtnl::open().map_err(|e| Error::os(Op::QueryLink, "rtnetlink socket", e))?,
+        })
+    }
+
+    fn link(&mut self, op: Op, name: &str) -> Result<LinkFacts> {
+        self.rtnl
+            .get_link(name)
+            .map(|m| facts(&m))
+            .map_err(|e| link_error(op, name, e))
+    }
+
+    fn to_vnic(&self, f: &LinkFacts, all: &[LinkFacts]) -> Vnic {
+        let by_index = |i: u32| all.iter().find(|l| l.index == i);
+        let parent = f.parent.and_then(by_index);
+        // A VLAN VNIC sits on hull's 802.1q sub-link: report the real parent.
+        let (over, vlan) = match parent {
+            Some(p) if p.kind == Some(InfoKind::Vlan) => {
+                (p.parent.and_then(by_index).map(|g| g.name.clone()), p.vlan)
+            }
+            Some(p) => (Some(p.name.clone()), None),
+            None => (None, None),
+        };
+        let over = over.unwrap_or_else(|| format!("if{}", f.parent.unwrap_or(0)));
+        Vnic {
+            name: LinkName::parse(&f.name, LinkRules::Linux)
+                .unwrap_or_else(|_| LinkName::parse("invalid", LinkRules::Linux).unwrap()),
+            over: LinkName::parse(&over, LinkRules::Linux)
+                .unwrap_or_else(|_| LinkName::parse("unknown", LinkRules::Linux).unwrap()),
+            mac: MacAddr(f.mac.unwrap_or_default()),
+            mtu: f.mtu,
+            vlan: vlan.and_then(|v| VlanId::new(v).ok()),
+        }
+    }
+
+    fn all_facts(&mut self) -> Result<Vec<LinkFacts>> {
+        Ok(self
+            .rtnl
+            .dump_links()
+            .map_err(|e| Error::os(Op::QueryLink, "links", e))?
+            .iter()
+            .map(facts)
+            .collect())
+    }
+}
+
+fn link_error(op: Op, name: &str, e: io::Error) -> Error {
+    let mut err = Error::os(op, name, e);
+    if err.errno() == Some(libc::ENODEV) {
+        err.kind = ErrorKind::NotFound;
+    }
+    err
+}
+
+impl Backend for Linux {
+    fn create(&mut self, spec: &VnicSpec) -> Result<Vnic> {
+        let object = format!("{} over {}", spec.name, spec.over);
+        let mac = match spec.mac {
+            MacSpec::Fixed(m) if !m.is_unicast() => {
+                return Err(Error::new(
+                    Op::CreateVnic,
+                    object,
+                    ErrorKind::InvalidArgument(format!("{m} is a multicast address")),
+                ))
+            }
+            MacSpec::Fixed(m) => m,
+            MacSpec::Random => MacAddr::random(),
+        };
+        let parent = self.link(Op::CreateVnic, spec.over.as_str())?;
+        if let Some(mtu) = spec.mtu {
+            if mtu < 68 || mtu > parent.mtu {
+                return Err(Error::new(
+                    Op::CreateVnic,
+                    object,
+                    ErrorKind::InvalidArgument(format!(
+                        "MTU {mtu} is outside 68..={} (the parent's MTU)",
+                        parent.mtu
+                    )),
+                ));
+            }
+        }
+        match self.rtnl.get_link(spec.name.as_str()) {
+            Ok(_) => return Err(Error::new(Op::CreateVnic, object, ErrorKind::AlreadyExists)),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {}
+            Err(e) => return Err(Error::os(Op::CreateVnic, object, e)),
+        }
+
+        // A VLAN VNIC is a macvlan over an 802.1q sub-link made on demand.
+        let mut lower = parent.index;
+        let mut made_vlan = None;
+        if let Some(vid) = spec.vlan {
+            let name = vlan_link_name(vid, parent.index);
+            let mut m = LinkMessage::default();
+            m.attributes.push(LinkAttribute::IfName(name.clone()));
+            m.attributes.push(LinkAttribute::Link(parent.index));
+            m.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::Vlan),
+                LinkInfo::Data(InfoData::Vlan(vec![InfoVlan::Id(vid.get())])),
+            ]));
+            match self.rtnl.new_link(m) {
+                Ok(()) => {}
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EOPNOTSUPP) | Some(libc::EAFNOSUPPORT)
+                    ) =>
+                {
+                    let mut err = Error::os(Op::CreateVnic, object, e);
+                    err.kind = ErrorKind::Unsupported(
+                        "802.1q VLAN links: this kernel lacks CONFIG_VLAN_8021Q",
+                    );
+                    return Err(err);
+                }
+                Err(e) => {
+                    return Err(Error::os(
+                        Op::CreateVnic,
+                        format!("{object} (vlan {vid} link {name})"),
+                        e,
+                    ))
+                }
+            }
+            let v = self.link(Op::CreateVnic, &name)?;
+            lower = v.index;
+            made_vlan = Some(v.index);
+        }
+
+        let mut m = LinkMessage::default();
+        m.attributes
+            .push(LinkAttribute::IfName(spec.name.as_str().to_string()));
+        m.attributes.push(LinkAttribute::Link(lower));
+        m.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        if let Some(mtu) = spec.mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVlan),
+            LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(
+                MacVlanMode::Bridge,
+            )])),
+        ]));
+        if let Err(e) = self.rtnl.new_link(m) {
+            // Nothing half-made: remove the sub-link made for it.
+            if let Some(v) = made_vlan {
+                let _ = self.rtnl.del_link(v);
+            }
+            return Err(Error::os(Op::CreateVnic, object, e));
+        }
+        self.get(&spec.name).map_err(|mut e| {
+            e.op = Op::CreateVnic;
+            e
+        })
+    }
+
+    fn delete(&mut self, name: &LinkName) -> Result<()> {
+        let f = self.link(Op::DeleteVnic, name.as_str())?;
+        if f.kind != Some(InfoKind::MacVlan) {
+            return Err(Error::new(
+                Op::DeleteVnic,
+                name.as_str(),
+                ErrorKind::InvalidArgument("not a VNIC (macvlan)".into()),
+            ));
+        }
+        let lower = f.parent.map(|p| {
+            self.all_facts()
+                .map(|all| all.into_iter().find(|l| l.index == p))
+        });
+        self.rtnl
+            .del_link(f.index)
+            .map_err(|e| link_error(Op::DeleteVnic, name.as_str(), e))?;
+        // And the 802.1q sub-link hull made for it, if any.
+        if let Some(Ok(Some(l))) = lower {
+            if l.kind == Some(InfoKind::Vlan) && l.name.starts_with("hv") {
+                let _ = self.rtnl.del_link(l.index);
+            }
+        }
+        Ok(())
+    }
+
+    fn get(&mut self, name: &LinkName) -> Result<Vnic> {
+        let f = self.link(Op::QueryLink, name.as_str())?;
+        if f.kind != Some(InfoKind::MacVlan) {
+            return Err(Error::new(
+                Op::QueryLink,
+                name.as_str(),
+                ErrorKind::InvalidArgument("not a VNIC (macvlan)".into()),
+            ));
+        }
+        let all = self.all_facts()?;
+        Ok(self.to_vnic(&f, &all))
+    }
+
+    fn list(&mut self) -> Result<Vec<Vnic>> {
+        let all = self.all_facts()?;
+        let mut v: Vec<Vnic> = all
+            .iter()
+            .filter(|f| f.kind == Some(InfoKind::MacVlan))
+            .map(|f| self.to_vnic(f, &all))
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(v)
+    }
+
+    fn create_etherstub(&mut self, name: &LinkName) -> Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.flags = LinkFlags::Up;
+        m.header.change_mask = LinkFlags::Up;
+        m.attributes
+            .push(LinkAttribute::IfName(name.as_str().to_string()));
+        m.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
+                InfoKind::Bridge,
+            )]));
+        self.rtnl
+            .new_link(m)
+            .map_err(|e| Error::os(Op::Etherstub, name.as_str(), e))
+    }
+
+    fn delete_etherstub(&mut self, name: &LinkName) -> Result<()> {
+        let f = self.link(Op::Etherstub, name.as_str())?;
+        if f.kind != Some(InfoKind::Bridge) {
+            return Err(Error::new(
+                Op::Etherstub,
+                name.as_str(),
+                ErrorKind::InvalidArgument("not an etherstub (bridge)".into()),
+            ));
+        }
+        self.rtnl
+            .del_link(f.index)
+            .map_err(|e| link_error(Op::Etherstub, name.as_str(), e))
+    }
+
+    fn move_into(&mut self, name: &LinkName, netns: NetNs<'_>) -> Result<()> {
+        let object = format!("{name} into {netns}");
+        let f = self.link(Op::MoveLink, name.as_str())?;
+        let file;
+        let fd = match netns {
+            NetNs::Path(p) => {
+                file = std::fs::File::open(p).map_err(|e| Error::os(Op::MoveLink, &object, e))?;
+                file.as_raw_fd()
+            }
+            NetNs::Fd(fd) => fd.as_raw_fd(),
+        };
+        let mut m = LinkMessage::default();
+        m.header.index = f.index;
+        m.attributes.push(LinkAttribute::NetNsFd(fd));
+        self.rtnl
+            .request(RouteNetlinkMessage::SetLink(m), 0)
+            .map(drop)
+            .map_err(|e| Error::os(Op::MoveLink, object, e))
+    }
+}
