@@ -126,8 +126,22 @@ impl Vnics {
     /// Opens the platform's link management (Linux: an rtnetlink socket in
     /// the calling thread's network namespace).
     pub fn open() -> Result<Vnics> {
+        if cfg!(target_os = "illumos") {
+            let calls = illumos::LibDladm::load()?;
+            return Ok(Vnics {
+                backend: Box::new(illumos::Illumos::new(calls)?),
+            });
+        }
         Ok(Vnics {
             backend: Box::new(linux::Linux::open()?),
+        })
+    }
+
+    /// The illumos backend over any libdladm call table: the real
+    /// [`illumos::LibDladm`], or a fake in tests.
+    pub fn with_dladm(calls: impl illumos::DladmCalls + 'static) -> Result<Vnics> {
+        Ok(Vnics {
+            backend: Box::new(illumos::Illumos::new(calls)?),
         })
     }
 

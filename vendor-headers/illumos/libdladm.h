@@ -51,7 +51,8 @@ typedef struct dladm_arg_list dladm_arg_list_t;
 #define DATALINK_CLASS_AGGR 0x04
 #define DATALINK_CLASS_VNIC 0x08
 #define DATALINK_CLASS_ETHERSTUB 0x10
-#define DATALINK_ANY_MEDIATYPE ((datalink_media_t)(((datalink_media_t)0x01) << 32))
+/* ((datalink_media_t)(((datalink_media_t)0x01) << 32)), written so bindgen can read it */
+#define DATALINK_ANY_MEDIATYPE 0x100000000ULL
 
 /* dladm_status_t: the values hull names (the order is ABI). */
 #define DLADM_STATUS_OK 0
