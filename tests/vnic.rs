@@ -228,3 +228,71 @@ fn bad_input_is_refused_and_leaves_nothing_behind() {
         assert_eq!(links(), before, "a failed create left a link behind");
     });
 }
+
+#[test]
+fn the_create_vnic_example_creates_lists_deletes_and_fails_in_one_line() {
+    in_netns("the_create_vnic_example", || {
+        sh("ip link add p0 type veth peer name p1");
+        // `cargo test` builds the examples next to the test binaries.
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("examples")
+            .join("create_vnic");
+        assert!(bin.exists(), "{} is missing", bin.display());
+        let run = |args: &[&str]| Command::new(&bin).args(args).output().unwrap();
+        let out = run(&[
+            "--over",
+            "p0",
+            "--mac",
+            "02:00:5e:00:00:07",
+            "--mtu",
+            "1300",
+            "ex0",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "ex0 p0 02:00:5e:00:00:07 1300 -\n"
+        );
+        let out = run(&["--list"]);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "ex0 p0 02:00:5e:00:00:07 1300 -\n"
+        );
+        let before = links();
+        for (args, needle) in [
+            (&["--over", "nosuch", "ex1"][..], "not found"),
+            (&["--over", "p0", "ex0"][..], "already exists"),
+            (
+                &["--over", "p0", "--mac", "01:00:5e:00:00:01", "ex1"][..],
+                "multicast",
+            ),
+            (&["--over", "p0", "--vlan", "7", "ex1"][..], "802.1q"),
+            (&["--over", "p0", "--mtu", "65000", "ex1"][..], "MTU"),
+        ] {
+            let out = run(args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains(needle), "{args:?}: {err}");
+        }
+        assert_eq!(links(), before, "a failed create left something behind");
+        for (args, code) in [
+            (&["--over", "p0", "--vlan", "0", "ex1"][..], 2),
+            (&["--over", "p0", "averylonglinkname0"][..], 2),
+        ] {
+            assert_eq!(run(args).status.code(), Some(code), "{args:?}");
+        }
+        assert_eq!(run(&["--delete", "ex0"]).status.code(), Some(0));
+        assert_eq!(String::from_utf8_lossy(&run(&["--list"]).stdout), "");
+    });
+}
