@@ -14,8 +14,10 @@
 //! * [`zfs`]: ZFS file systems, volumes, snapshots and copy-on-write clones
 //!   of them (one, or many at once), through libzfs_core, on OpenZFS and
 //!   illumos.
-//! * [`name`]: validated names (datasets, snapshots), checked once, at the
-//!   edge.
+//! * [`vnic`]: VNICs over links or etherstubs, handed to zones — rtnetlink
+//!   macvlans on Linux, libdladm on illumos.
+//! * [`name`]: validated names (datasets, snapshots, links, MAC addresses,
+//!   VLAN ids), checked once, at the edge.
 //!
 //! ```no_run
 //! use hull::vm::{BootSpec, Kvm, Machine, TEST_KERNEL};
