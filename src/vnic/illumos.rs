@@ -12,7 +12,7 @@
 //! of an existing VNIC is not read back (that needs `dladm_get_linkprop`,
 //! not bound yet): [`Vnic::mtu`] is 0 there unless hull set it. A VNIC is
 //! handed to a zone through the zone's configuration (a `net` resource), not
-//! moved, so [`Backend::move_into`] is unsupported here.
+//! moved, so `Vnics::move_into` is unsupported here.
 
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::NonNull;
