@@ -64,6 +64,12 @@ pub enum Op {
     QueryLink,
     /// Moving a link into another network namespace (zone).
     MoveLink,
+    /// Configuring (or deleting the configuration of) a zone.
+    ConfigureZone,
+    /// Installing or uninstalling a zone.
+    InstallZone,
+    /// Reading zone state or configuration.
+    QueryZone,
 }
 
 impl fmt::Display for Op {
@@ -97,6 +103,9 @@ impl fmt::Display for Op {
             Op::Etherstub => "etherstub",
             Op::QueryLink => "query link",
             Op::MoveLink => "move link",
+            Op::ConfigureZone => "configure zone",
+            Op::InstallZone => "install zone",
+            Op::QueryZone => "query zone",
         })
     }
 }
@@ -129,6 +138,14 @@ pub enum ErrorKind {
     Interrupted,
     /// The guest did something the VMM cannot go on from; the text says what.
     GuestFault(String),
+    /// The object is in a state that does not allow the operation; nothing
+    /// was changed.
+    InvalidState {
+        /// The state it is in.
+        from: String,
+        /// The operation refused.
+        op: &'static str,
+    },
     /// Several objects failed, each for its own reason.
     PerName(Vec<(String, ErrorKind)>),
     /// Any other OS error; see the source.
@@ -150,6 +167,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::TimedOut => f.write_str("timed out"),
             ErrorKind::Interrupted => f.write_str("interrupted"),
             ErrorKind::GuestFault(what) => write!(f, "guest fault: {what}"),
+            ErrorKind::InvalidState { from, op } => write!(f, "cannot {op} a zone that is {from}"),
             ErrorKind::PerName(list) => {
                 f.write_str("failed for ")?;
                 for (i, (name, kind)) in list.iter().enumerate() {

@@ -16,6 +16,9 @@
 //!   illumos.
 //! * [`vnic`]: VNICs over links or etherstubs, handed to zones — rtnetlink
 //!   macvlans on Linux, libdladm on illumos.
+//! * [`zone`] (in progress): zone configuration, the eight zone states and
+//!   their legal transitions, and on Linux a persistent zone store with
+//!   install from a prepared root; booting and halting are not built yet.
 //! * [`name`]: validated names (datasets, snapshots, links, MAC addresses,
 //!   VLAN ids), checked once, at the edge.
 //!
@@ -38,5 +41,6 @@ pub mod name;
 pub mod vm;
 pub mod vnic;
 pub mod zfs;
+pub mod zone;
 
 pub use error::{Error, ErrorKind, Op, Result};

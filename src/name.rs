@@ -334,8 +334,25 @@ impl LinkRules {
 /// assert!(LinkName::parse("net0", LinkRules::Illumos).is_ok());
 /// assert!(LinkName::parse("net", LinkRules::Illumos).is_err()); // must end in a digit
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct LinkName(String);
+
+impl TryFrom<String> for LinkName {
+    type Error = Error;
+    /// Checks against the host platform's rules.
+    fn try_from(s: String) -> Result<LinkName> {
+        s.parse()
+    }
+}
+
+impl From<LinkName> for String {
+    fn from(l: LinkName) -> String {
+        l.0
+    }
+}
 
 impl LinkName {
     /// Checks `s` against `rules`.
@@ -574,5 +591,99 @@ mod link_tests {
         assert_eq!(VlanId::new(1).unwrap().get(), 1);
         assert_eq!("4094".parse::<VlanId>().unwrap().get(), 4094);
         assert!("x".parse::<VlanId>().is_err());
+    }
+}
+
+/// A zone name: 1–63 characters, starting with a letter or digit, then
+/// letters, digits, `-`, `_` and `.`; never `global`.
+///
+/// ```
+/// use hull::name::ZoneName;
+/// assert!("web-01".parse::<ZoneName>().is_ok());
+/// assert!("global".parse::<ZoneName>().is_err());
+/// assert!("-x".parse::<ZoneName>().is_err());
+/// ```
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct ZoneName(String);
+
+impl ZoneName {
+    /// The name as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ZoneName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ZoneName> {
+        if s.is_empty() || s.len() > 63 {
+            return Err(invalid(s, "a zone name is 1 to 63 characters"));
+        }
+        if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(invalid(s, "a zone name starts with a letter or digit"));
+        }
+        if let Some(c) = s
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        {
+            return Err(invalid(
+                s,
+                format!("character {c:?} is not allowed (letters, digits, - _ . are)"),
+            ));
+        }
+        if s == "global" {
+            return Err(invalid(s, "\"global\" is the global zone's name"));
+        }
+        Ok(ZoneName(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for ZoneName {
+    type Error = Error;
+    fn try_from(s: String) -> Result<ZoneName> {
+        s.parse()
+    }
+}
+
+impl From<ZoneName> for String {
+    fn from(z: ZoneName) -> String {
+        z.0
+    }
+}
+
+impl fmt::Display for ZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod zone_name_tests {
+    use super::*;
+
+    #[test]
+    fn zone_names() {
+        for ok in ["a", "0", "web-01", "a_b.c", &"z".repeat(63)] {
+            assert!(ok.parse::<ZoneName>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "global",
+            "-a",
+            ".a",
+            "_a",
+            "a b",
+            "a/b",
+            "é",
+            &"z".repeat(64),
+        ] {
+            assert!(bad.parse::<ZoneName>().is_err(), "{bad:?} accepted");
+        }
+        let z: ZoneName = serde_json::from_str("\"web\"").unwrap();
+        assert_eq!(z.as_str(), "web");
+        assert!(serde_json::from_str::<ZoneName>("\"global\"").is_err());
     }
 }

@@ -1,0 +1,423 @@
+//! Zones on Linux: configuration and state kept under a state directory
+//! (default `/var/lib/hull/zones`), one JSON record per zone, written
+//! atomically (temporary file, fsync, rename) under an exclusive lock, so a
+//! new process sees the same zones and a crash never leaves half a record.
+
+use std::fs;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{State, Transition, ZoneConfig};
+use crate::error::{Error, ErrorKind, Op, Result};
+use crate::name::ZoneName;
+
+/// The default state directory.
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/hull/zones";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Record {
+    config: ZoneConfig,
+    state: State,
+}
+
+/// The zones of this host, as recorded in a state directory.
+#[derive(Debug, Clone)]
+pub struct Zones {
+    dir: PathBuf,
+}
+
+/// An exclusive lock on the state directory, released on drop.
+struct Lock(fs::File);
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // SAFETY: the fd is ours and open; unlocking cannot fail harmfully.
+        unsafe { libc::flock(self.0.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+fn os(op: Op, object: impl Into<String>, e: std::io::Error) -> Error {
+    Error::os(op, object, e)
+}
+
+impl Zones {
+    /// The zones recorded in `dir` (created, mode 0700, if missing).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Zones> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| os(Op::QueryZone, dir.display().to_string(), e))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+            .map_err(|e| os(Op::QueryZone, dir.display().to_string(), e))?;
+        Ok(Zones { dir })
+    }
+
+    fn lock(&self, op: Op) -> Result<Lock> {
+        let p = self.dir.join(".lock");
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(|e| os(op, p.display().to_string(), e))?;
+        // SAFETY: `f` is an open file we own.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(os(
+                op,
+                p.display().to_string(),
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(Lock(f))
+    }
+
+    fn path(&self, name: &ZoneName) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    fn read(&self, op: Op, name: &ZoneName) -> Result<Record> {
+        let p = self.path(name);
+        let text = fs::read(&p).map_err(|e| os(op, name.as_str(), e))?;
+        serde_json::from_slice(&text).map_err(|e| {
+            Error::library(
+                op,
+                name.as_str(),
+                ErrorKind::InvalidFormat(format!("{}: {e}", p.display())),
+                e,
+            )
+        })
+    }
+
+    fn write(&self, op: Op, rec: &Record) -> Result<()> {
+        let name = &rec.config.name;
+        let tmp = self
+            .dir
+            .join(format!(".{name}.json.tmp{}", std::process::id()));
+        let text = serde_json::to_vec_pretty(rec).expect("a zone record serializes");
+        let r = (|| {
+            let mut f = fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .mode_0600()
+                .open(&tmp)?;
+            f.write_all(&text)?;
+            f.sync_all()?;
+            fs::rename(&tmp, self.path(name))?;
+            fs::File::open(&self.dir)?.sync_all()
+        })();
+        r.map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            os(op, name.as_str(), e)
+        })
+    }
+
+    fn transition(
+        &self,
+        op: Op,
+        name: &ZoneName,
+        t: Transition,
+    ) -> Result<(Record, Option<State>)> {
+        let rec = self.read(op, name)?;
+        let to = t.check(rec.state).map_err(|mut e| {
+            e.op = op;
+            e.object = name.to_string();
+            e
+        })?;
+        Ok((rec, to))
+    }
+
+    /// Records a new zone, configured. Refuses an invalid configuration or
+    /// a name already taken.
+    pub fn configure(&self, config: &ZoneConfig) -> Result<()> {
+        config.validate()?;
+        let _l = self.lock(Op::ConfigureZone)?;
+        if self.path(&config.name).exists() {
+            return Err(Error::new(
+                Op::ConfigureZone,
+                config.name.as_str(),
+                ErrorKind::AlreadyExists,
+            ));
+        }
+        self.write(
+            Op::ConfigureZone,
+            &Record {
+                config: config.clone(),
+                state: State::Configured,
+            },
+        )
+    }
+
+    /// Installs a configured zone from a prepared root file system: copies
+    /// `root` to `<zonepath>/root`. On failure nothing is left: the copy is
+    /// removed and the zone is configured again.
+    pub fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
+        let _l = self.lock(Op::InstallZone)?;
+        let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Install)?;
+        let meta = fs::metadata(root).map_err(|e| {
+            os(
+                Op::InstallZone,
+                format!("{name} from {}", root.display()),
+                e,
+            )
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::new(
+                Op::InstallZone,
+                format!("{name} from {}", root.display()),
+                ErrorKind::InvalidArgument("not a directory".into()),
+            ));
+        }
+        let zroot = rec.config.zonepath.join("root");
+        if zroot.exists() {
+            return Err(Error::new(
+                Op::InstallZone,
+                format!("{name}: {}", zroot.display()),
+                ErrorKind::AlreadyExists,
+            ));
+        }
+        let made_zonepath = !rec.config.zonepath.exists();
+        rec.state = State::Incomplete;
+        self.write(Op::InstallZone, &rec)?;
+        let copied = fs::create_dir_all(&rec.config.zonepath)
+            .and_then(|_| {
+                fs::set_permissions(&rec.config.zonepath, fs::Permissions::from_mode(0o700))
+            })
+            .and_then(|_| copy_tree(root, &zroot));
+        if let Err(e) = copied {
+            let _ = fs::remove_dir_all(&zroot);
+            if made_zonepath {
+                let _ = fs::remove_dir(&rec.config.zonepath);
+            }
+            rec.state = State::Configured;
+            self.write(Op::InstallZone, &rec)?;
+            return Err(os(
+                Op::InstallZone,
+                format!("{name} from {}", root.display()),
+                e,
+            ));
+        }
+        rec.state = to.expect("install leads to a state");
+        self.write(Op::InstallZone, &rec)
+    }
+
+    /// Uninstalls an installed zone: removes `<zonepath>/root` (and the
+    /// zonepath, if that leaves it empty).
+    pub fn uninstall(&self, name: &ZoneName) -> Result<()> {
+        let _l = self.lock(Op::InstallZone)?;
+        let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Uninstall)?;
+        let zroot = rec.config.zonepath.join("root");
+        match fs::remove_dir_all(&zroot) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(os(
+                    Op::InstallZone,
+                    format!("{name}: {}", zroot.display()),
+                    e,
+                ))
+            }
+        }
+        let _ = fs::remove_dir(&rec.config.zonepath);
+        rec.state = to.expect("uninstall leads to a state");
+        self.write(Op::InstallZone, &rec)
+    }
+
+    /// Deletes a configured zone's record.
+    pub fn delete(&self, name: &ZoneName) -> Result<()> {
+        let _l = self.lock(Op::ConfigureZone)?;
+        self.transition(Op::ConfigureZone, name, Transition::Delete)?;
+        fs::remove_file(self.path(name)).map_err(|e| os(Op::ConfigureZone, name.as_str(), e))?;
+        fs::File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| os(Op::ConfigureZone, name.as_str(), e))
+    }
+
+    /// A zone's state.
+    pub fn state(&self, name: &ZoneName) -> Result<State> {
+        Ok(self.read(Op::QueryZone, name)?.state)
+    }
+
+    /// A zone's configuration.
+    pub fn get(&self, name: &ZoneName) -> Result<ZoneConfig> {
+        Ok(self.read(Op::QueryZone, name)?.config)
+    }
+
+    /// Every zone: name, state, zonepath, by name.
+    pub fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        let mut out = Vec::new();
+        let entries = fs::read_dir(&self.dir)
+            .map_err(|e| os(Op::QueryZone, self.dir.display().to_string(), e))?;
+        for e in entries {
+            let e = e.map_err(|e| os(Op::QueryZone, self.dir.display().to_string(), e))?;
+            let file = e.file_name();
+            let Some(stem) = file.to_str().and_then(|f| f.strip_suffix(".json")) else {
+                continue;
+            };
+            let Ok(name) = stem.parse::<ZoneName>() else {
+                continue;
+            };
+            let rec = self.read(Op::QueryZone, &name)?;
+            out.push((name, rec.state, rec.config.zonepath));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+trait Mode0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+
+impl Mode0600 for fs::OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.mode(0o600)
+    }
+}
+
+/// Copies a directory tree: directories, regular files, symlinks, with
+/// their modes and owners. Device nodes, FIFOs and sockets are refused.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let meta = fs::symlink_metadata(from)?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
+    } else if ft.is_dir() {
+        fs::create_dir(to)?;
+        for e in fs::read_dir(from)? {
+            let e = e?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    } else if ft.is_file() {
+        fs::copy(from, to)?;
+        fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    } else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!(
+                "{}: device nodes, FIFOs and sockets are not copied",
+                from.display()
+            ),
+        ));
+    }
+    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("hull-zone-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn cfg(name: &str, zonepath: &Path) -> ZoneConfig {
+        serde_json::from_value(
+            serde_json::json!({"name": name, "zonepath": zonepath, "init": ["/bin/sh"]}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn lifecycle_of_the_store_and_a_second_handle_sees_it() {
+        let base = tmp("store");
+        let zones = Zones::open(base.join("state")).unwrap();
+        let root = base.join("image");
+        fs::create_dir_all(root.join("bin")).unwrap();
+        fs::write(root.join("bin/hello"), b"#!/bin/sh\necho hi\n").unwrap();
+        fs::set_permissions(root.join("bin/hello"), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("hello", root.join("bin/hi")).unwrap();
+
+        let c = cfg("z1", &base.join("zp"));
+        zones.configure(&c).unwrap();
+        assert_eq!(
+            zones.configure(&c).unwrap_err().kind,
+            ErrorKind::AlreadyExists
+        );
+        // Illegal before install: changes nothing.
+        assert!(matches!(
+            zones.uninstall(&c.name).unwrap_err().kind,
+            ErrorKind::InvalidState { .. }
+        ));
+        zones.install(&c.name, &root).unwrap();
+        assert!(matches!(
+            zones.install(&c.name, &root).unwrap_err().kind,
+            ErrorKind::InvalidState { .. }
+        ));
+        assert!(matches!(
+            zones.delete(&c.name).unwrap_err().kind,
+            ErrorKind::InvalidState { .. }
+        ));
+        let installed = base.join("zp/root/bin/hello");
+        assert_eq!(fs::read(&installed).unwrap(), b"#!/bin/sh\necho hi\n");
+        assert_eq!(fs::metadata(&installed).unwrap().mode() & 0o777, 0o755);
+        assert_eq!(
+            fs::read_link(base.join("zp/root/bin/hi")).unwrap(),
+            Path::new("hello")
+        );
+
+        // A fresh handle (as a new process would open it) sees the same.
+        let again = Zones::open(base.join("state")).unwrap();
+        assert_eq!(again.state(&c.name).unwrap(), State::Installed);
+        assert_eq!(again.get(&c.name).unwrap(), c);
+        assert_eq!(
+            again.list().unwrap(),
+            vec![(c.name.clone(), State::Installed, base.join("zp"))]
+        );
+
+        zones.uninstall(&c.name).unwrap();
+        assert!(!base.join("zp").exists(), "uninstall leaves no files");
+        zones.delete(&c.name).unwrap();
+        assert!(zones.list().unwrap().is_empty());
+        assert_eq!(zones.state(&c.name).unwrap_err().kind, ErrorKind::NotFound);
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_failed_install_leaves_nothing_and_the_zone_configured() {
+        let base = tmp("failinstall");
+        let zones = Zones::open(base.join("state")).unwrap();
+        let root = base.join("image");
+        fs::create_dir_all(&root).unwrap();
+        fs::write(root.join("ok"), b"x").unwrap();
+        // A FIFO cannot be copied: the install fails part-way.
+        let fifo = std::ffi::CString::new(root.join("zfifo").to_str().unwrap()).unwrap();
+        // SAFETY: a valid path; mkfifo has no other preconditions.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let c = cfg("z2", &base.join("zp"));
+        zones.configure(&c).unwrap();
+        assert!(zones.install(&c.name, &root).is_err());
+        assert_eq!(zones.state(&c.name).unwrap(), State::Configured);
+        assert!(!base.join("zp").exists(), "nothing half-made");
+        // A missing root is refused before anything is made.
+        assert_eq!(
+            zones.install(&c.name, &base.join("nope")).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(!base.join("zp").exists());
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn records_are_written_whole() {
+        let base = tmp("atomic");
+        let zones = Zones::open(&base).unwrap();
+        zones.configure(&cfg("z3", Path::new("/zones/z3"))).unwrap();
+        let names: Vec<_> = fs::read_dir(&base)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.contains(".tmp")),
+            "no temporary left: {names:?}"
+        );
+        assert_eq!(fs::metadata(&base).unwrap().mode() & 0o777, 0o700);
+        fs::remove_dir_all(&base).unwrap();
+    }
+}
