@@ -70,6 +70,10 @@ pub enum Op {
     InstallZone,
     /// Reading zone state or configuration.
     QueryZone,
+    /// Booting a zone.
+    BootZone,
+    /// Halting a zone.
+    HaltZone,
 }
 
 impl fmt::Display for Op {
@@ -106,6 +110,8 @@ impl fmt::Display for Op {
             Op::ConfigureZone => "configure zone",
             Op::InstallZone => "install zone",
             Op::QueryZone => "query zone",
+            Op::BootZone => "boot zone",
+            Op::HaltZone => "halt zone",
         })
     }
 }

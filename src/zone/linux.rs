@@ -22,6 +22,101 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/hull/zones";
 struct Record {
     config: ZoneConfig,
     state: State,
+    /// INIT, while the zone runs.
+    #[cfg(target_os = "linux")]
+    #[serde(default)]
+    init: Option<super::run::InitProc>,
+}
+
+#[cfg(target_os = "linux")]
+impl Zones {
+    /// Boots an installed zone: its `init` becomes PID 1 in new pid, mount,
+    /// uts, ipc and net namespaces, with the zone's root as `/`, `/proc`
+    /// mounted, the zone's name as hostname, and its caps enforced by
+    /// cgroups. A boot that fails part-way (INIT missing, say) leaves no
+    /// process and no cgroup, and the zone installed.
+    pub fn boot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
+        let _l = self.lock(Op::BootZone)?;
+        let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
+        let root = rec.config.zonepath.join("root");
+        let cgroups = match super::run::make_cgroups(name, &rec.config.caps) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = super::run::remove_cgroups(name);
+                return Err(e);
+            }
+        };
+        let init = match super::run::spawn(name, &root, &rec.config.init, &cgroups) {
+            Ok(i) => i,
+            Err(e) => {
+                let _ = super::run::remove_cgroups(name);
+                return Err(e);
+            }
+        };
+        rec.state = to.expect("boot leads to a state");
+        rec.init = Some(init);
+        if let Err(e) = self.write(Op::BootZone, &rec) {
+            super::run::kill(&init);
+            let _ = super::run::remove_cgroups(name);
+            return Err(e);
+        }
+        Ok(init)
+    }
+
+    /// Waits for a running zone's INIT to exit and returns its exit code
+    /// (128 + signal if killed). Only the process that booted the zone can
+    /// wait; the zone is `Down` afterwards until halted.
+    pub fn wait(&self, name: &ZoneName) -> Result<i32> {
+        let rec = self.read(Op::QueryZone, name)?;
+        let init = rec
+            .init
+            .filter(|_| rec.state == State::Running)
+            .ok_or_else(|| {
+                Error::new(
+                    Op::BootZone,
+                    name.as_str(),
+                    ErrorKind::InvalidState {
+                        from: format!("{:?}", rec.state).to_lowercase(),
+                        op: "wait for",
+                    },
+                )
+            })?;
+        super::run::wait(name, &init)
+    }
+
+    /// Halts a running (or down) zone: kills INIT, and with it every
+    /// process of the zone, then removes its cgroups.
+    pub fn halt(&self, name: &ZoneName) -> Result<()> {
+        let _l = self.lock(Op::HaltZone)?;
+        let (mut rec, to) = self.transition(Op::HaltZone, name, Transition::Halt)?;
+        if let Some(init) = rec.init {
+            super::run::kill(&init);
+        }
+        super::run::remove_cgroups(name)?;
+        rec.state = to.expect("halt leads to a state");
+        rec.init = None;
+        self.write(Op::HaltZone, &rec)
+    }
+
+    /// The network namespace of a running zone, for
+    /// [`crate::vnic::Vnics::move_into`] (`/proc/<init>/ns/net`).
+    pub fn netns(&self, name: &ZoneName) -> Result<PathBuf> {
+        let rec = self.read(Op::QueryZone, name)?;
+        match rec
+            .init
+            .filter(|i| rec.state == State::Running && i.alive())
+        {
+            Some(i) => Ok(PathBuf::from(format!("/proc/{}/ns/net", i.pid))),
+            None => Err(Error::new(
+                Op::QueryZone,
+                name.as_str(),
+                ErrorKind::InvalidState {
+                    from: "not running".into(),
+                    op: "find the network of",
+                },
+            )),
+        }
+    }
 }
 
 /// The zones of this host, as recorded in a state directory.
@@ -146,6 +241,8 @@ impl Zones {
             &Record {
                 config: config.clone(),
                 state: State::Configured,
+                #[cfg(target_os = "linux")]
+                init: None,
             },
         )
     }
@@ -235,9 +332,15 @@ impl Zones {
             .map_err(|e| os(Op::ConfigureZone, name.as_str(), e))
     }
 
-    /// A zone's state.
+    /// A zone's state. A zone recorded as running whose INIT has exited is
+    /// `Down` until it is halted.
     pub fn state(&self, name: &ZoneName) -> Result<State> {
-        Ok(self.read(Op::QueryZone, name)?.state)
+        let rec = self.read(Op::QueryZone, name)?;
+        #[cfg(target_os = "linux")]
+        if rec.state == State::Running && !rec.init.is_some_and(|i| i.alive()) {
+            return Ok(State::Down);
+        }
+        Ok(rec.state)
     }
 
     /// A zone's configuration.

@@ -3,9 +3,10 @@
 //! **Work in progress (issue 5).** Available so far: [`ZoneConfig`], the
 //! eight illumos zone [`State`]s with only the legal transitions, and on
 //! Linux a persistent store (configure, install from a prepared root,
-//! uninstall, delete, state, list, get) that a new process sees. Booting and
-//! halting (namespaces, cgroups), zonecfg-sys and the illumos backend are
-//! not built yet.
+//! uninstall, delete, state, list, get) that a new process sees, and boot,
+//! wait and halt: INIT as PID 1 in new pid, mount, uts, ipc and net
+//! namespaces, pivoted into the zone's root, with cgroup caps. zonecfg-sys
+//! and the illumos backend are not built yet.
 //!
 //! ```no_run
 //! use hull::zone::{ZoneConfig, Zones};
@@ -21,6 +22,8 @@
 //! ```
 
 mod linux;
+#[cfg(target_os = "linux")]
+mod run;
 
 use std::path::PathBuf;
 
@@ -30,6 +33,8 @@ use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{LinkName, ZoneName};
 
 pub use linux::{Zones, DEFAULT_STATE_DIR};
+#[cfg(target_os = "linux")]
+pub use run::InitProc;
 
 /// A zone's state: illumos's eight (`ZONE_STATE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,244 @@
+//! Zones on Linux, for real: a busybox-static root built by the test, INIT
+//! as PID 1 in its own namespaces, caps enforced by cgroups, nothing left
+//! after halt, uninstall and delete. Needs root and /bin/busybox; without
+//! them the tests say they are skipped (the README test command requires
+//! root and installs busybox-static).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hull::name::ZoneName;
+use hull::zone::{State, ZoneConfig, Zones};
+use hull::ErrorKind;
+
+/// A state dir, a busybox root image and a zonepath under a fresh temp dir.
+struct Setup {
+    base: PathBuf,
+    zones: Zones,
+    image: PathBuf,
+}
+
+fn setup(test: &str) -> Option<Setup> {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let busybox = Path::new("/bin/busybox");
+    if !root || !busybox.exists() {
+        let why = if root {
+            "no /bin/busybox (busybox-static)"
+        } else {
+            "needs root"
+        };
+        if std::env::var_os("HULL_REQUIRE_ROOT").is_some() {
+            panic!("{test}: {why} (HULL_REQUIRE_ROOT is set)");
+        }
+        common::skipped(test, why);
+        return None;
+    }
+    let base = common::tempdir(test);
+    let image = base.join("image");
+    std::fs::create_dir_all(image.join("bin")).unwrap();
+    std::fs::copy(busybox, image.join("bin/busybox")).unwrap();
+    for applet in ["sh", "hostname", "cat", "sleep", "echo"] {
+        std::os::unix::fs::symlink("busybox", image.join("bin").join(applet)).unwrap();
+    }
+    let zones = Zones::open(base.join("state")).unwrap();
+    Some(Setup { base, zones, image })
+}
+
+impl Setup {
+    fn config(&self, name: &str, init: &[&str]) -> ZoneConfig {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "zonepath": self.base.join(name), "init": init
+        }))
+        .unwrap()
+    }
+    fn installed(&self, cfg: &ZoneConfig) -> ZoneName {
+        self.zones.configure(cfg).unwrap();
+        self.zones.install(&cfg.name, &self.image).unwrap();
+        cfg.name.clone()
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.base);
+    }
+}
+
+fn zone_name(tag: &str) -> String {
+    format!("hull-{tag}-{}", std::process::id())
+}
+
+fn no_cgroups_for(name: &ZoneName) -> bool {
+    ["memory", "pids", "cpu"].iter().all(|c| {
+        !Path::new("/sys/fs/cgroup")
+            .join(c)
+            .join("hull")
+            .join(name.as_str())
+            .exists()
+    }) && !Path::new("/sys/fs/cgroup/hull")
+        .join(name.as_str())
+        .exists()
+}
+
+#[test]
+fn inside_a_zone_init_is_pid_1_with_its_hostname_only_lo_and_no_host_process() {
+    let Some(s) = setup("zone_inside") else {
+        return;
+    };
+    let script = "echo pid=$$ > /out; hostname >> /out; cat /proc/net/dev >> /out; for p in /proc/[0-9]*; do echo $p; done >> /out";
+    let cfg = s.config(&zone_name("inside"), &["/bin/sh", "-c", script]);
+    let name = s.installed(&cfg);
+    let init = s.zones.boot(&name).unwrap();
+    assert!(init.pid > 1);
+    assert_eq!(s.zones.wait(&name).unwrap(), 0);
+    let out = std::fs::read_to_string(cfg.zonepath.join("root/out")).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "pid=1", "{out}");
+    assert_eq!(lines[1], name.as_str(), "{out}");
+    let links: Vec<&str> = lines
+        .iter()
+        .filter(|l| l.contains(':') && !l.contains('|'))
+        .map(|l| l.trim().split(':').next().unwrap())
+        .collect();
+    assert_eq!(links, vec!["lo"], "{out}");
+    let procs: Vec<&&str> = lines.iter().filter(|l| l.starts_with("/proc/")).collect();
+    assert_eq!(procs, vec![&"/proc/1"], "no host process is visible: {out}");
+    // INIT exited: the zone is down until halted; halt cleans up.
+    assert_eq!(s.zones.state(&name).unwrap(), State::Down);
+    s.zones.halt(&name).unwrap();
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+    assert!(no_cgroups_for(&name));
+    s.zones.uninstall(&name).unwrap();
+    assert!(!cfg.zonepath.exists(), "uninstall leaves no files");
+    s.zones.delete(&name).unwrap();
+    assert!(s.zones.list().unwrap().is_empty());
+}
+
+#[test]
+fn the_memory_cap_kills_a_process_that_allocates_past_it() {
+    let Some(s) = setup("zone_memcap") else {
+        return;
+    };
+    let mut cfg = s.config(
+        &zone_name("memcap"),
+        &[
+            "/bin/sh",
+            "-c",
+            "x=0123456789abcdef; while :; do x=$x$x; done",
+        ],
+    );
+    cfg.caps.memory_bytes = Some(32 << 20);
+    let name = s.installed(&cfg);
+    s.zones.boot(&name).unwrap();
+    let code = s.zones.wait(&name).unwrap();
+    assert_eq!(
+        code,
+        128 + libc::SIGKILL,
+        "killed by the OOM killer at the cap"
+    );
+    s.zones.halt(&name).unwrap();
+    assert!(no_cgroups_for(&name));
+}
+
+#[test]
+fn halt_kills_every_process_of_a_running_zone() {
+    let Some(s) = setup("zone_halt") else { return };
+    let cfg = s.config(
+        &zone_name("halt"),
+        &["/bin/sh", "-c", "sleep 300 & sleep 300 & sleep 300"],
+    );
+    let name = s.installed(&cfg);
+    let init = s.zones.boot(&name).unwrap();
+    assert_eq!(s.zones.state(&name).unwrap(), State::Running);
+    // Another process sees the same state.
+    assert_eq!(
+        Zones::open(s.base.join("state"))
+            .unwrap()
+            .state(&name)
+            .unwrap(),
+        State::Running
+    );
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let ns = s.zones.netns(&name).unwrap();
+    assert!(ns.exists());
+    // Double boot is refused and changes nothing.
+    assert!(matches!(
+        s.zones.boot(&name).unwrap_err().kind,
+        ErrorKind::InvalidState { .. }
+    ));
+    s.zones.halt(&name).unwrap();
+    assert!(!init.alive());
+    assert!(!Path::new(&format!("/proc/{}", init.pid)).exists() || !init.alive());
+    assert!(no_cgroups_for(&name));
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+    // Halt of a stopped zone is refused.
+    assert!(matches!(
+        s.zones.halt(&name).unwrap_err().kind,
+        ErrorKind::InvalidState { .. }
+    ));
+}
+
+#[test]
+fn a_boot_whose_init_is_missing_leaves_nothing_behind() {
+    let Some(s) = setup("zone_noinit") else {
+        return;
+    };
+    let cfg = s.config(&zone_name("noinit"), &["/bin/nope"]);
+    let name = s.installed(&cfg);
+    let e = s.zones.boot(&name).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+    assert!(e.to_string().contains("/bin/nope"), "{e}");
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+    assert!(no_cgroups_for(&name));
+    // Boot before install is refused too.
+    let cfg2 = s.config(&zone_name("noinst"), &["/bin/sh"]);
+    s.zones.configure(&cfg2).unwrap();
+    assert!(matches!(
+        s.zones.boot(&cfg2.name).unwrap_err().kind,
+        ErrorKind::InvalidState { .. }
+    ));
+}
+
+#[test]
+fn a_vnic_can_be_moved_into_a_running_zone() {
+    let Some(s) = setup("zone_vnic") else { return };
+    let cfg = s.config(&zone_name("vnic"), &["/bin/sh", "-c", "sleep 300"]);
+    let name = s.installed(&cfg);
+    s.zones.boot(&name).unwrap();
+    let ns = s.zones.netns(&name).unwrap();
+    let zones = s.zones.clone();
+    let result = std::thread::spawn(move || {
+        // A private network namespace for the parent link, off the host's.
+        // SAFETY: affects only this thread.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        assert!(Command::new("ip")
+            .args(["link", "add", "p0", "type", "veth", "peer", "name", "p1"])
+            .status()
+            .unwrap()
+            .success());
+        let mut v = hull::vnic::Vnics::open().unwrap();
+        let spec = hull::vnic::VnicSpec {
+            name: "zvnic0".parse().unwrap(),
+            over: "p0".parse().unwrap(),
+            mac: hull::vnic::MacSpec::Random,
+            vlan: None,
+            mtu: None,
+        };
+        v.create(&spec).unwrap();
+        v.move_into(&spec.name, hull::vnic::NetNs::Path(&ns))
+            .unwrap();
+        let inside = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args(["ip", "-o", "link"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&inside.stdout).into_owned()
+    })
+    .join();
+    zones.halt(&name).unwrap();
+    let inside = result.unwrap();
+    assert!(inside.contains("zvnic0"), "{inside}");
+}
