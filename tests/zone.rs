@@ -242,3 +242,81 @@ fn a_vnic_can_be_moved_into_a_running_zone() {
     let inside = result.unwrap();
     assert!(inside.contains("zvnic0"), "{inside}");
 }
+
+#[test]
+fn configured_mounts_are_bound_in_and_read_only_when_asked() {
+    let Some(s) = setup("zone_mounts") else {
+        return;
+    };
+    let data = s.base.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("hello"), "from the host\n").unwrap();
+    let script = "cat /data/hello > /out; if echo x > /data/new; then echo rw >> /out; else echo ro >> /out; fi";
+    let mut cfg = s.config(&zone_name("mounts"), &["/bin/sh", "-c", script]);
+    cfg.mounts = vec![hull::zone::FsMount {
+        source: data.clone(),
+        target: "/data".into(),
+        readonly: true,
+    }];
+    let name = s.installed(&cfg);
+    s.zones.boot(&name).unwrap();
+    assert_eq!(s.zones.wait(&name).unwrap(), 0);
+    s.zones.halt(&name).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(cfg.zonepath.join("root/out")).unwrap(),
+        "from the host\nro\n"
+    );
+    assert!(!data.join("new").exists());
+    // A missing source refuses the boot and leaves nothing.
+    let mut bad = s.config(&zone_name("mounts2"), &["/bin/sh"]);
+    bad.mounts = vec![hull::zone::FsMount {
+        source: s.base.join("nope"),
+        target: "/x".into(),
+        readonly: false,
+    }];
+    let bad_name = s.installed(&bad);
+    assert_eq!(
+        s.zones.boot(&bad_name).unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    assert_eq!(s.zones.state(&bad_name).unwrap(), State::Installed);
+    assert!(no_cgroups_for(&bad_name));
+}
+
+#[test]
+fn configured_nets_are_handed_to_the_zone_at_boot() {
+    let Some(s) = setup("zone_nets") else { return };
+    let base = s.base.clone();
+    let image = s.image.clone();
+    let zones = s.zones.clone();
+    let r = std::thread::spawn(move || {
+        // SAFETY: affects only this thread: the links live off the host's namespace.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        assert!(Command::new("ip").args(["link", "add", "p0", "type", "veth", "peer", "name", "p1"]).status().unwrap().success());
+        assert!(Command::new("ip").args(["link", "add", "link", "p0", "name", "znet0", "type", "macvlan"]).status().unwrap().success());
+        let cfg: ZoneConfig = serde_json::from_value(serde_json::json!({
+            "name": zone_name("nets"), "zonepath": base.join("nets"), "init": ["/bin/sh", "-c", "sleep 300"], "nets": ["znet0"]
+        }))
+        .unwrap();
+        zones.configure(&cfg).unwrap();
+        zones.install(&cfg.name, &image).unwrap();
+        zones.boot(&cfg.name).unwrap();
+        let ns = zones.netns(&cfg.name).unwrap();
+        let inside = Command::new("nsenter").arg(format!("--net={}", ns.display())).args(["ip", "-o", "link"]).output().unwrap();
+        zones.halt(&cfg.name).unwrap();
+        // A zone naming a link that does not exist does not boot.
+        let missing: ZoneConfig = serde_json::from_value(serde_json::json!({
+            "name": zone_name("nets2"), "zonepath": base.join("nets2"), "init": ["/bin/sh"], "nets": ["nosuch0"]
+        }))
+        .unwrap();
+        zones.configure(&missing).unwrap();
+        zones.install(&missing.name, &image).unwrap();
+        let e = zones.boot(&missing.name).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        assert_eq!(zones.state(&missing.name).unwrap(), State::Installed);
+        String::from_utf8_lossy(&inside.stdout).into_owned()
+    })
+    .join()
+    .unwrap();
+    assert!(r.contains("znet0"), "{r}");
+}

@@ -291,6 +291,13 @@ impl<T: DladmCalls> Backend for Illumos<T> {
         Ok(out)
     }
 
+    fn link_exists(&mut self, name: &LinkName) -> Result<()> {
+        self.calls
+            .name2info(name.as_str())
+            .map(drop)
+            .map_err(|st| self.error(Op::QueryLink, name.as_str(), st))
+    }
+
     fn create_etherstub(&mut self, name: &LinkName) -> Result<()> {
         let args = VnicCreate {
             name: name.as_str().to_string(),

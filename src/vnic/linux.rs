@@ -380,6 +380,10 @@ impl Backend for Linux {
         Ok(v)
     }
 
+    fn link_exists(&mut self, name: &LinkName) -> Result<()> {
+        self.link(Op::QueryLink, name.as_str()).map(drop)
+    }
+
     fn create_etherstub(&mut self, name: &LinkName) -> Result<()> {
         let mut m = LinkMessage::default();
         m.header.flags = LinkFlags::Up;

@@ -105,6 +105,7 @@ pub(crate) trait Backend: Send {
     fn delete(&mut self, name: &LinkName) -> Result<()>;
     fn get(&mut self, name: &LinkName) -> Result<Vnic>;
     fn list(&mut self) -> Result<Vec<Vnic>>;
+    fn link_exists(&mut self, name: &LinkName) -> Result<()>;
     fn create_etherstub(&mut self, name: &LinkName) -> Result<()>;
     fn delete_etherstub(&mut self, name: &LinkName) -> Result<()>;
     fn move_into(&mut self, name: &LinkName, netns: NetNs<'_>) -> Result<()>;
@@ -159,6 +160,11 @@ impl Vnics {
     /// One VNIC.
     pub fn get(&mut self, name: &LinkName) -> Result<Vnic> {
         self.backend.get(name)
+    }
+
+    /// Whether a link of any kind exists (a NotFound error if not).
+    pub fn link_exists(&mut self, name: &LinkName) -> Result<()> {
+        self.backend.link_exists(name)
     }
 
     /// Every VNIC, by name.

@@ -32,9 +32,11 @@ struct Record {
 impl Zones {
     /// Boots an installed zone: its `init` becomes PID 1 in new pid, mount,
     /// uts, ipc and net namespaces, with the zone's root as `/`, `/proc`
-    /// mounted, the zone's name as hostname, and its caps enforced by
-    /// cgroups. A boot that fails part-way (INIT missing, say) leaves no
-    /// process and no cgroup, and the zone installed.
+    /// mounted, its `mounts` bound in, its `nets` links moved into its
+    /// network namespace, the zone's name as hostname, and its caps enforced
+    /// by cgroups. A boot that fails part-way (INIT missing, say) leaves no
+    /// process and no cgroup, and the zone installed. On Linux a virtual
+    /// link handed to a zone (a VNIC) is destroyed when the zone halts.
     pub fn boot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
         let _l = self.lock(Op::BootZone)?;
         let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
@@ -46,7 +48,49 @@ impl Zones {
                 return Err(e);
             }
         };
-        let init = match super::run::spawn(name, &root, &rec.config.init, &cgroups) {
+        // The links to hand over must all exist before anything moves: a
+        // link moved into a namespace that then dies is destroyed with it.
+        let mut vnics = None;
+        if !rec.config.nets.is_empty() {
+            let mut v = match crate::vnic::Vnics::open() {
+                Ok(v) => v,
+                Err(e) => {
+                    let _ = super::run::remove_cgroups(name);
+                    return Err(e);
+                }
+            };
+            for link in &rec.config.nets {
+                if let Err(mut e) = v.link_exists(link) {
+                    e.op = Op::BootZone;
+                    e.object = format!("{name}: net {link}");
+                    let _ = super::run::remove_cgroups(name);
+                    return Err(e);
+                }
+            }
+            vnics = Some(v);
+        }
+        let nets = rec.config.nets.clone();
+        let hand_over = |pid: i32| -> Result<()> {
+            if let Some(mut v) = vnics {
+                let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+                for link in &nets {
+                    v.move_into(link, crate::vnic::NetNs::Path(&ns))
+                        .map_err(|mut e| {
+                            e.op = Op::BootZone;
+                            e
+                        })?;
+                }
+            }
+            Ok(())
+        };
+        let init = match super::run::spawn(
+            name,
+            &root,
+            &rec.config.init,
+            &rec.config.mounts,
+            &cgroups,
+            hand_over,
+        ) {
             Ok(i) => i,
             Err(e) => {
                 let _ = super::run::remove_cgroups(name);

@@ -190,13 +190,39 @@ pub(crate) fn spawn(
     name: &ZoneName,
     root: &Path,
     init: &[String],
+    mounts: &[super::FsMount],
     cgroups: &[PathBuf],
+    before_start: impl FnOnce(i32) -> Result<()>,
 ) -> Result<InitProc> {
     let object = |what: &str| format!("{name}: {what}");
     fs::create_dir_all(root.join("proc"))
         .map_err(|e| Error::os(Op::BootZone, object("/proc"), e))?;
     let c_root = cstr(root.to_str().unwrap_or(""), "zone root")?;
     let c_proc = cstr(root.join("proc").to_str().unwrap_or(""), "zone /proc")?;
+    // Bind mounts: (source, target inside the root, read-only), targets made here.
+    let mut binds = Vec::new();
+    for m in mounts {
+        let target = root.join(m.target.strip_prefix("/").unwrap_or(&m.target));
+        if !m.source.is_dir() {
+            return Err(Error::new(
+                Op::BootZone,
+                object(&format!("mount {}", m.source.display())),
+                ErrorKind::NotFound,
+            ));
+        }
+        fs::create_dir_all(&target).map_err(|e| {
+            Error::os(
+                Op::BootZone,
+                object(&format!("mount point {}", target.display())),
+                e,
+            )
+        })?;
+        binds.push((
+            cstr(m.source.to_str().unwrap_or(""), "mount source")?,
+            cstr(target.to_str().unwrap_or(""), "mount target")?,
+            m.readonly,
+        ));
+    }
     let c_init = cstr(&init[0], "init")?;
     let c_args: Vec<CString> = init
         .iter()
@@ -296,6 +322,29 @@ pub(crate) fn spawn(
             {
                 fail(2)
             }
+            for (src, dst, ro) in &binds {
+                if libc::mount(
+                    src.as_ptr(),
+                    dst.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND | libc::MS_REC,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    fail(9)
+                }
+                if *ro
+                    && libc::mount(
+                        std::ptr::null(),
+                        dst.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
+                        std::ptr::null(),
+                    ) != 0
+                {
+                    fail(9)
+                }
+            }
             if libc::mount(
                 proc_fs.as_ptr(),
                 c_proc.as_ptr(),
@@ -350,6 +399,15 @@ pub(crate) fn spawn(
                 e,
             ));
         }
+    }
+    if let Err(e) = before_start(pid) {
+        reap(pid);
+        // SAFETY: our pipe fds, closed once.
+        unsafe {
+            libc::close(err_pipe[0]);
+            libc::close(go_pipe[1]);
+        }
+        return Err(e);
     }
     let start_time = stat(pid).map(|s| s.0).unwrap_or(0);
     let mut msg = [0u8; 3];
