@@ -320,3 +320,111 @@ fn configured_nets_are_handed_to_the_zone_at_boot() {
     .unwrap();
     assert!(r.contains("znet0"), "{r}");
 }
+
+#[test]
+fn the_zone_lifecycle_example_runs_init_and_exits_with_its_status() {
+    let Some(s) = setup("zone_example") else {
+        return;
+    };
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/zone_lifecycle");
+    assert!(bin.exists(), "{} is missing", bin.display());
+    let state = s.base.join("ex-state");
+    let name = zone_name("ex");
+    let out = Command::new(&bin)
+        .args([
+            "--name",
+            &name,
+            "--root",
+            s.image.to_str().unwrap(),
+            "--memory",
+            "64",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ])
+        .args([
+            "--",
+            "/bin/sh",
+            "-c",
+            "echo hello from $(hostname) as pid $$; exit 3",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("hello from {name} as pid 1\n")
+    );
+    for st in ["configured", "installed", "running", "down", "deleted"] {
+        assert!(stderr.contains(&format!("zone {name}: {st}")), "{stderr}");
+    }
+    // Nothing left: no record, no zonepath, no cgroup.
+    assert!(Zones::open(&state).unwrap().list().unwrap().is_empty());
+    assert!(!state.join(format!("{name}.zone")).exists());
+    assert!(no_cgroups_for(&name.parse().unwrap()));
+
+    // Errors: one line, non-zero, nothing left.
+    for args in [
+        vec![
+            "--name",
+            name.as_str(),
+            "--root",
+            "/nonexistent",
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--",
+            "/bin/sh",
+        ],
+        vec![
+            "--name",
+            name.as_str(),
+            "--root",
+            s.image.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--",
+            "/bin/missing",
+        ],
+    ] {
+        let out = Command::new(&bin).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let reason: Vec<&str> = err.lines().filter(|l| !l.starts_with("zone ")).collect();
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(reason.len(), 1, "{err}");
+        assert!(reason[0].contains("not found"), "{err}");
+        assert!(
+            Zones::open(&state).unwrap().list().unwrap().is_empty(),
+            "{args:?} left a zone"
+        );
+        assert!(!state.join(format!("{name}.zone")).exists());
+    }
+    assert_eq!(
+        Command::new(&bin)
+            .args(["--name", "global", "--root", "/", "--", "/bin/sh"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+
+    // --list from another invocation sees a zone configured here.
+    let zones = Zones::open(&state).unwrap();
+    let cfg = s.config(&zone_name("listed"), &["/bin/sh"]);
+    zones.configure(&cfg).unwrap();
+    let out = Command::new(&bin)
+        .args(["--list", "--state-dir", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{} Configured {}\n", cfg.name, cfg.zonepath.display())
+    );
+    zones.delete(&cfg.name).unwrap();
+}
