@@ -128,7 +128,9 @@ fn run(a: Args) -> hull::Result<i32> {
         let _ = zones.delete(&name);
         return Err(e);
     }
-    say(&zones);
+    // Booted: running (INIT may already have finished by the time a state
+    // read would happen, so say what the boot did).
+    eprintln!("zone {name}: running");
     let code = zones.wait(&name);
     say(&zones);
     let halted = zones.halt(&name);

@@ -428,3 +428,48 @@ fn the_zone_lifecycle_example_runs_init_and_exits_with_its_status() {
     );
     zones.delete(&cfg.name).unwrap();
 }
+
+#[test]
+fn shutdown_asks_init_first_and_reboot_starts_a_fresh_init() {
+    let Some(s) = setup("zone_shutdown") else {
+        return;
+    };
+    // An INIT that exits on SIGTERM.
+    let cfg = s.config(
+        &zone_name("gentle"),
+        &[
+            "/bin/sh",
+            "-c",
+            "trap 'echo bye > /bye; exit 0' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    let name = s.installed(&cfg);
+    let first = s.zones.boot(&name).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let second = s.zones.reboot(&name).unwrap();
+    assert!(!first.alive() && second.alive() && first.pid != second.pid);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    s.zones
+        .shutdown(&name, std::time::Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(cfg.zonepath.join("root/bye")).unwrap(),
+        "bye\n",
+        "INIT got SIGTERM"
+    );
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+    assert!(no_cgroups_for(&name));
+    // An INIT that ignores it is halted after the timeout.
+    let stubborn = s.config(&zone_name("stubborn"), &["/bin/sh", "-c", "sleep 300"]);
+    let sname = s.installed(&stubborn);
+    let init = s.zones.boot(&sname).unwrap();
+    s.zones
+        .shutdown(&sname, std::time::Duration::from_millis(300))
+        .unwrap();
+    assert!(!init.alive());
+    assert_eq!(s.zones.state(&sname).unwrap(), State::Installed);
+    assert!(matches!(
+        s.zones.reboot(&sname).unwrap_err().kind,
+        ErrorKind::InvalidState { .. }
+    ));
+}

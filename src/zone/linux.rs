@@ -142,6 +142,31 @@ impl Zones {
         self.write(Op::HaltZone, &rec)
     }
 
+    /// Shuts a running zone down gently: SIGTERM to INIT, up to `timeout`
+    /// for it to exit, then [`Zones::halt`] for whatever is left. (An INIT
+    /// with no SIGTERM handler ignores it, as PID 1 does.)
+    pub fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()> {
+        let (rec, _) = self.transition(Op::HaltZone, name, Transition::Shutdown)?;
+        if let Some(init) = rec.init.filter(|i| i.alive()) {
+            // SAFETY: the pid was just checked to be INIT itself (start time).
+            unsafe { libc::kill(init.pid, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + timeout;
+            while init.alive() && std::time::Instant::now() < deadline {
+                // SAFETY: reaps INIT if it is our child and has exited.
+                unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+        self.halt(name)
+    }
+
+    /// Reboots a running zone: halt, then boot with a fresh INIT.
+    pub fn reboot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
+        self.transition(Op::BootZone, name, Transition::Reboot)?;
+        self.halt(name)?;
+        self.boot(name)
+    }
+
     /// The network namespace of a running zone, for
     /// [`crate::vnic::Vnics::move_into`] (`/proc/<init>/ns/net`).
     pub fn netns(&self, name: &ZoneName) -> Result<PathBuf> {

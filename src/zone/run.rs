@@ -368,7 +368,19 @@ pub(crate) fn spawn(
             if libc::sethostname(hostname.as_ptr().cast(), hostname.len()) != 0 {
                 fail(7)
             }
-            libc::execve(c_init.as_ptr(), argv.as_ptr(), envp.as_ptr());
+            // ETXTBSY: another process forked while INIT's file was open
+            // for writing, and still holds that fd until it execs. Wait it out.
+            let pause = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 10_000_000,
+            };
+            for _ in 0..300 {
+                libc::execve(c_init.as_ptr(), argv.as_ptr(), envp.as_ptr());
+                if *libc::__errno_location() != libc::ETXTBSY {
+                    break;
+                }
+                libc::nanosleep(&pause, std::ptr::null_mut());
+            }
             fail(8)
         }
     }
