@@ -5,8 +5,9 @@
 //! Linux a persistent store (configure, install from a prepared root,
 //! uninstall, delete, state, list, get) that a new process sees, and boot,
 //! wait and halt: INIT as PID 1 in new pid, mount, uts, ipc and net
-//! namespaces, pivoted into the zone's root, with cgroup caps. zonecfg-sys
-//! and the illumos backend are not built yet.
+//! namespaces, pivoted into the zone's root, with cgroup caps. On illumos,
+//! [`illumos::IllumosZones`] does the same through libzonecfg and zoneadm
+//! (verified only through fakes here).
 //!
 //! ```no_run
 //! use hull::zone::{ZoneConfig, Zones};
@@ -21,6 +22,7 @@
 //! # Ok::<(), hull::Error>(())
 //! ```
 
+pub mod illumos;
 mod linux;
 #[cfg(target_os = "linux")]
 mod run;

@@ -1,0 +1,554 @@
+//! Zones on illumos: libzonecfg for configure, delete, state and list;
+//! `zoneadm` for install, boot, halt, shutdown, reboot and uninstall, since
+//! illumos offers those only as a program (zoneadm talks to zoneadmd over a
+//! private door).
+//!
+//! Every libzonecfg call goes through [`ZonecfgCalls`] (real:
+//! [`LibZonecfg`]); every zoneadm run goes through [`Zoneadm`] (real:
+//! [`ZoneadmCommand`], the one place in hull that runs a command: an argv
+//! array, a cleared environment, never a shell). illumos cannot run here, so
+//! this backend is verified only through fakes of both
+//! (`tests/zone_illumos_fake.rs`).
+//!
+//! On illumos a zone's init is its brand's; [`ZoneConfig::init`] is not
+//! used. Install passes the root directory with `-s` (brand-specific; which
+//! brands accept it is unverified). Caps go through rctl aliases
+//! (`physical`, `max-lwps`, `cpu-cap`; `physical` is SmartOS's alias and
+//! unverified on illumos-gate).
+
+use std::ffi::{CStr, CString};
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+use std::time::Duration;
+
+use zonecfg_sys::zonecfg as sys;
+
+use super::{State, Transition, ZoneConfig};
+use crate::error::{Error, ErrorKind, Op, Result};
+use crate::name::ZoneName;
+
+/// The libzonecfg calls the illumos backend makes, one per C function; the
+/// handle belongs to the implementation. Each returns a `Z_*` code.
+pub trait ZonecfgCalls: Send {
+    /// `zonecfg_init_handle` (a fresh handle, replacing any).
+    fn init_handle(&mut self) -> i32;
+    /// `zonecfg_fini_handle`.
+    fn fini_handle(&mut self);
+    /// `zonecfg_set_name`.
+    fn set_name(&mut self, name: &str) -> i32;
+    /// `zonecfg_set_zonepath`.
+    fn set_zonepath(&mut self, path: &str) -> i32;
+    /// `zonecfg_set_brand`.
+    fn set_brand(&mut self, brand: &str) -> i32;
+    /// `zonecfg_set_autoboot`.
+    fn set_autoboot(&mut self, on: bool) -> i32;
+    /// `zonecfg_set_iptype` (`ZS_EXCLUSIVE` when `exclusive`).
+    fn set_iptype(&mut self, exclusive: bool) -> i32;
+    /// `zonecfg_add_nwif` with a zeroed `zone_nwiftab` naming `physical`.
+    fn add_nwif(&mut self, physical: &str) -> i32;
+    /// `zonecfg_add_filesystem` (`lofs`), plus the `ro` option if asked.
+    fn add_fs(&mut self, special: &str, dir: &str, readonly: bool) -> i32;
+    /// `zonecfg_set_aliased_rctl`.
+    fn set_rctl(&mut self, alias: &str, value: u64) -> i32;
+    /// `zonecfg_save`.
+    fn save(&mut self) -> i32;
+    /// `zonecfg_destroy`.
+    fn destroy(&mut self, name: &str, force: bool) -> i32;
+    /// `zone_get_state`.
+    fn get_state(&mut self, name: &str) -> std::result::Result<u32, i32>;
+    /// `zonecfg_get_handle` then `zonecfg_get_zonepath`.
+    fn zonepath(&mut self, name: &str) -> std::result::Result<String, i32>;
+    /// `setzoneent`/`getzoneent`/`endzoneent`: every configured zone's name.
+    fn names(&mut self) -> Vec<String>;
+    /// `zonecfg_strerror`.
+    fn strerror(&mut self, code: i32) -> String;
+}
+
+/// Runs `zoneadm`: `argv[0]` is the program, the rest its arguments.
+/// Returns its exit status and standard error.
+pub trait Zoneadm: Send {
+    /// Runs it and waits.
+    fn run(&mut self, argv: &[String]) -> std::io::Result<(i32, String)>;
+}
+
+/// The real `zoneadm`: argv only, environment cleared, no shell.
+#[derive(Debug, Default)]
+pub struct ZoneadmCommand;
+
+impl Zoneadm for ZoneadmCommand {
+    fn run(&mut self, argv: &[String]) -> std::io::Result<(i32, String)> {
+        let out = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .env_clear()
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
+    }
+}
+
+/// Where zoneadm lives.
+pub const ZONEADM: &str = "/usr/sbin/zoneadm";
+
+fn state_of(v: u32) -> State {
+    match v {
+        0 => State::Configured,
+        1 => State::Incomplete,
+        2 => State::Installed,
+        3 => State::Ready,
+        4 => State::Running,
+        5 => State::ShuttingDown,
+        6 => State::Down,
+        _ => State::Mounted,
+    }
+}
+
+/// The kind a `Z_*` code maps to.
+pub fn kind_of(code: i32, text: &str) -> ErrorKind {
+    match code as u32 {
+        sys::Z_NO_ZONE | sys::Z_NO_ENTRY => ErrorKind::NotFound,
+        sys::Z_NAME_IN_USE => ErrorKind::AlreadyExists,
+        sys::Z_ACCES => ErrorKind::PermissionDenied,
+        sys::Z_NOMEM => ErrorKind::OutOfMemory,
+        sys::Z_INVAL | sys::Z_BOGUS_ZONE_NAME => ErrorKind::InvalidArgument(text.to_string()),
+        sys::Z_BAD_ZONE_STATE => ErrorKind::InvalidState {
+            from: "(libzonecfg)".into(),
+            op: "change",
+        },
+        _ => ErrorKind::Os,
+    }
+}
+
+/// A `Z_*` code with its text, as an error cause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZonecfgError {
+    /// The code.
+    pub code: i32,
+    /// `zonecfg_strerror`'s text.
+    pub text: String,
+}
+
+impl std::fmt::Display for ZonecfgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Z_ {}: {}", self.code, self.text)
+    }
+}
+
+impl std::error::Error for ZonecfgError {}
+
+/// Zones on illumos, over any [`ZonecfgCalls`] and [`Zoneadm`].
+pub struct IllumosZones<C: ZonecfgCalls, R: Zoneadm> {
+    cfg: C,
+    zoneadm: R,
+}
+
+impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
+    /// Zones through these libzonecfg calls and this zoneadm.
+    pub fn new(cfg: C, zoneadm: R) -> IllumosZones<C, R> {
+        IllumosZones { cfg, zoneadm }
+    }
+
+    fn z(&mut self, op: Op, object: &str, code: i32) -> Result<()> {
+        if code == 0 {
+            return Ok(());
+        }
+        let text = self.cfg.strerror(code);
+        Err(Error::library(
+            op,
+            object,
+            kind_of(code, &text),
+            ZonecfgError { code, text },
+        ))
+    }
+
+    /// Records a zone's configuration (`zonecfg_save`). Nothing is saved if
+    /// any step fails.
+    pub fn configure(&mut self, c: &ZoneConfig) -> Result<()> {
+        c.validate()?;
+        let name = c.name.as_str();
+        let op = Op::ConfigureZone;
+        let code = self.cfg.init_handle();
+        let r = self.z(op, name, code).and_then(|_| {
+            let steps = [
+                self.cfg.set_name(name),
+                self.cfg.set_zonepath(c.zonepath.to_str().unwrap_or("")),
+                self.cfg.set_brand(&c.brand),
+                self.cfg.set_autoboot(c.autoboot),
+                self.cfg.set_iptype(c.exclusive_ip),
+            ];
+            for code in steps {
+                self.z(op, name, code)?;
+            }
+            for link in &c.nets {
+                let code = self.cfg.add_nwif(link.as_str());
+                self.z(op, &format!("{name}: net {link}"), code)?;
+            }
+            for m in &c.mounts {
+                let code = self.cfg.add_fs(
+                    m.source.to_str().unwrap_or(""),
+                    m.target.to_str().unwrap_or(""),
+                    m.readonly,
+                );
+                self.z(op, &format!("{name}: fs {}", m.target.display()), code)?;
+            }
+            for (alias, value) in [
+                ("physical", c.caps.memory_bytes),
+                ("max-lwps", c.caps.max_processes.map(u64::from)),
+                ("cpu-cap", c.caps.cpu_percent.map(u64::from)),
+            ] {
+                if let Some(v) = value {
+                    let code = self.cfg.set_rctl(alias, v);
+                    self.z(op, &format!("{name}: {alias}"), code)?;
+                }
+            }
+            let code = self.cfg.save();
+            self.z(op, name, code)
+        });
+        self.cfg.fini_handle();
+        r
+    }
+
+    /// A zone's state.
+    pub fn state(&mut self, name: &ZoneName) -> Result<State> {
+        match self.cfg.get_state(name.as_str()) {
+            Ok(v) => Ok(state_of(v)),
+            Err(code) => {
+                self.z(Op::QueryZone, name.as_str(), code)?;
+                unreachable!("a failed get_state has a non-zero code")
+            }
+        }
+    }
+
+    /// Every configured zone: name, state, zonepath.
+    pub fn list(&mut self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        let mut out = Vec::new();
+        for n in self.cfg.names() {
+            let Ok(name) = n.parse::<ZoneName>() else {
+                continue;
+            }; // "global" and the like
+            let state = self.state(&name)?;
+            let path = self
+                .cfg
+                .zonepath(name.as_str())
+                .map_err(|c| Error::new(Op::QueryZone, name.as_str(), kind_of(c, "")))?;
+            out.push((name, state, PathBuf::from(path)));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    fn check(&mut self, op: Op, name: &ZoneName, t: Transition) -> Result<()> {
+        let from = self.state(name)?;
+        t.check(from).map(drop).map_err(|mut e| {
+            e.op = op;
+            e.object = name.to_string();
+            e
+        })
+    }
+
+    /// The one place zoneadm runs: `zoneadm -z NAME ARGS...`.
+    fn zoneadm(&mut self, op: Op, name: &ZoneName, args: &[&str]) -> Result<()> {
+        let mut argv = vec![ZONEADM.to_string(), "-z".into(), name.to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let (code, stderr) = self
+            .zoneadm
+            .run(&argv)
+            .map_err(|e| Error::os(op, format!("{name}: {ZONEADM}"), e))?;
+        if code != 0 {
+            let why = stderr.lines().last().unwrap_or("").to_string();
+            return Err(Error::new(op, name.as_str(), ErrorKind::Os)
+                .with_detail(&format!("zoneadm {} exited {code}: {why}", args.join(" "))));
+        }
+        Ok(())
+    }
+
+    /// Installs a configured zone from a prepared root (`zoneadm install -s DIR`).
+    pub fn install(&mut self, name: &ZoneName, root: &Path) -> Result<()> {
+        self.check(Op::InstallZone, name, Transition::Install)?;
+        self.zoneadm(
+            Op::InstallZone,
+            name,
+            &["install", "-s", root.to_str().unwrap_or("")],
+        )
+    }
+
+    /// Boots an installed zone.
+    pub fn boot(&mut self, name: &ZoneName) -> Result<()> {
+        self.check(Op::BootZone, name, Transition::Boot)?;
+        self.zoneadm(Op::BootZone, name, &["boot"])
+    }
+
+    /// Halts a running zone.
+    pub fn halt(&mut self, name: &ZoneName) -> Result<()> {
+        self.check(Op::HaltZone, name, Transition::Halt)?;
+        self.zoneadm(Op::HaltZone, name, &["halt"])
+    }
+
+    /// Shuts a running zone down; if it is still up after `timeout`, halts it.
+    pub fn shutdown(&mut self, name: &ZoneName, timeout: Duration) -> Result<()> {
+        self.check(Op::HaltZone, name, Transition::Shutdown)?;
+        self.zoneadm(Op::HaltZone, name, &["shutdown"])?;
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if self.state(name)? == State::Installed {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.zoneadm(Op::HaltZone, name, &["halt"])
+    }
+
+    /// Reboots a running zone.
+    pub fn reboot(&mut self, name: &ZoneName) -> Result<()> {
+        self.check(Op::BootZone, name, Transition::Reboot)?;
+        self.zoneadm(Op::BootZone, name, &["reboot"])
+    }
+
+    /// Uninstalls an installed zone (`zoneadm uninstall -F`).
+    pub fn uninstall(&mut self, name: &ZoneName) -> Result<()> {
+        self.check(Op::InstallZone, name, Transition::Uninstall)?;
+        self.zoneadm(Op::InstallZone, name, &["uninstall", "-F"])
+    }
+
+    /// Deletes a configured zone (`zonecfg_destroy`).
+    pub fn delete(&mut self, name: &ZoneName) -> Result<()> {
+        self.check(Op::ConfigureZone, name, Transition::Delete)?;
+        let code = self.cfg.destroy(name.as_str(), false);
+        self.z(Op::ConfigureZone, name.as_str(), code)
+    }
+}
+
+/// The real libzonecfg.
+pub struct LibZonecfg {
+    lib: sys::Zonecfg,
+    handle: Option<NonNull<sys::zone_dochandle>>,
+    smartos: bool,
+}
+
+// SAFETY: a zonecfg handle may be used from any thread, one call at a time;
+// every use goes through `&mut self`.
+unsafe impl Send for LibZonecfg {}
+
+impl LibZonecfg {
+    /// Loads libzonecfg (illumos only; elsewhere a NotFound error). SmartOS
+    /// (illumos-joyent) is told apart by its joyent brand directory, which
+    /// selects its `zone_nwiftab` layout.
+    pub fn load() -> Result<LibZonecfg> {
+        let lib = zonecfg_sys::load_zonecfg()
+            .map_err(|e| Error::library(Op::LoadLibrary, "libzonecfg", ErrorKind::NotFound, e))?;
+        Ok(LibZonecfg {
+            lib,
+            handle: None,
+            smartos: Path::new("/usr/lib/brand/joyent").exists(),
+        })
+    }
+
+    fn h(&self) -> sys::zone_dochandle_t {
+        self.handle.map_or(std::ptr::null_mut(), NonNull::as_ptr)
+    }
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).expect("validated values contain no NUL")
+}
+
+/// Copies `s` into a fixed C char array, NUL-terminated, truncating.
+fn fill(dst: &mut [std::ffi::c_char], s: &str) {
+    let room = dst.len() - 1;
+    for (d, b) in dst.iter_mut().zip(s.bytes().take(room)) {
+        *d = b as std::ffi::c_char;
+    }
+}
+
+impl ZonecfgCalls for LibZonecfg {
+    fn init_handle(&mut self) -> i32 {
+        self.fini_handle();
+        // SAFETY: no preconditions; the handle is freed in fini_handle.
+        self.handle = NonNull::new(unsafe { self.lib.zonecfg_init_handle() });
+        if self.handle.is_some() {
+            0
+        } else {
+            sys::Z_NOMEM as i32
+        }
+    }
+    fn fini_handle(&mut self) {
+        if let Some(h) = self.handle.take() {
+            // SAFETY: `h` came from zonecfg_init_handle and is freed once.
+            unsafe { self.lib.zonecfg_fini_handle(h.as_ptr()) }
+        }
+    }
+    fn set_name(&mut self, name: &str) -> i32 {
+        let v = c(name);
+        // SAFETY: the handle is live; libzonecfg copies the string.
+        unsafe { self.lib.zonecfg_set_name(self.h(), v.as_ptr() as *mut _) }
+    }
+    fn set_zonepath(&mut self, path: &str) -> i32 {
+        let v = c(path);
+        // SAFETY: as for set_name.
+        unsafe {
+            self.lib
+                .zonecfg_set_zonepath(self.h(), v.as_ptr() as *mut _)
+        }
+    }
+    fn set_brand(&mut self, brand: &str) -> i32 {
+        let v = c(brand);
+        // SAFETY: as for set_name.
+        unsafe { self.lib.zonecfg_set_brand(self.h(), v.as_ptr() as *mut _) }
+    }
+    fn set_autoboot(&mut self, on: bool) -> i32 {
+        let b = if on {
+            nvpair_sys::boolean_t_B_TRUE
+        } else {
+            nvpair_sys::boolean_t_B_FALSE
+        };
+        // SAFETY: the handle is live.
+        unsafe { self.lib.zonecfg_set_autoboot(self.h(), b) }
+    }
+    fn set_iptype(&mut self, exclusive: bool) -> i32 {
+        let t = if exclusive {
+            sys::ZS_EXCLUSIVE
+        } else {
+            sys::ZS_SHARED
+        } as i32;
+        // SAFETY: the handle is live.
+        unsafe { self.lib.zonecfg_set_iptype(self.h(), t) }
+    }
+    fn add_nwif(&mut self, physical: &str) -> i32 {
+        // SAFETY: zeroed structs are valid (all arrays, and a null pointer);
+        // the handle is live; libzonecfg copies the entry.
+        unsafe {
+            if self.smartos {
+                let mut t: sys::hull_zone_nwiftab_joyent = std::mem::zeroed();
+                fill(&mut t.zone_nwif_physical, physical);
+                self.lib.zonecfg_add_nwif(
+                    self.h(),
+                    (&mut t as *mut sys::hull_zone_nwiftab_joyent).cast(),
+                )
+            } else {
+                let mut t: sys::hull_zone_nwiftab_gate = std::mem::zeroed();
+                fill(&mut t.zone_nwif_physical, physical);
+                self.lib.zonecfg_add_nwif(
+                    self.h(),
+                    (&mut t as *mut sys::hull_zone_nwiftab_gate).cast(),
+                )
+            }
+        }
+    }
+    fn add_fs(&mut self, special: &str, dir: &str, readonly: bool) -> i32 {
+        // SAFETY: a zeroed zone_fstab is valid; options allocated by
+        // zonecfg_add_fs_option are freed with zonecfg_free_fs_option_list.
+        unsafe {
+            let mut t: sys::zone_fstab = std::mem::zeroed();
+            fill(&mut t.zone_fs_special, special);
+            fill(&mut t.zone_fs_dir, dir);
+            fill(&mut t.zone_fs_type, "lofs");
+            if readonly {
+                let ro = c("ro");
+                let code = self
+                    .lib
+                    .zonecfg_add_fs_option(&mut t, ro.as_ptr() as *mut _);
+                if code != 0 {
+                    return code;
+                }
+            }
+            let code = self.lib.zonecfg_add_filesystem(self.h(), &mut t);
+            if !t.zone_fs_options.is_null() {
+                self.lib.zonecfg_free_fs_option_list(t.zone_fs_options);
+            }
+            code
+        }
+    }
+    fn set_rctl(&mut self, alias: &str, value: u64) -> i32 {
+        let a = c(alias);
+        // SAFETY: the handle is live; the alias is copied.
+        unsafe {
+            self.lib
+                .zonecfg_set_aliased_rctl(self.h(), a.as_ptr() as *mut _, value)
+        }
+    }
+    fn save(&mut self) -> i32 {
+        // SAFETY: the handle is live.
+        unsafe { self.lib.zonecfg_save(self.h()) }
+    }
+    fn destroy(&mut self, name: &str, force: bool) -> i32 {
+        let n = c(name);
+        let f = if force {
+            nvpair_sys::boolean_t_B_TRUE
+        } else {
+            nvpair_sys::boolean_t_B_FALSE
+        };
+        // SAFETY: `n` is live for the call.
+        unsafe { self.lib.zonecfg_destroy(n.as_ptr(), f) }
+    }
+    fn get_state(&mut self, name: &str) -> std::result::Result<u32, i32> {
+        let n = c(name);
+        let mut s = 0;
+        // SAFETY: `n` is live; `s` is a valid out-pointer.
+        let code = unsafe { self.lib.zone_get_state(n.as_ptr() as *mut _, &mut s) };
+        if code == 0 {
+            Ok(s)
+        } else {
+            Err(code)
+        }
+    }
+    fn zonepath(&mut self, name: &str) -> std::result::Result<String, i32> {
+        let n = c(name);
+        let mut buf = vec![0 as std::ffi::c_char; sys::MAXPATHLEN as usize];
+        // SAFETY: a fresh handle is loaded and freed here; `buf` is writable.
+        unsafe {
+            let h = self.lib.zonecfg_init_handle();
+            if h.is_null() {
+                return Err(sys::Z_NOMEM as i32);
+            }
+            let mut code = self.lib.zonecfg_get_handle(n.as_ptr(), h);
+            if code == 0 {
+                code = self
+                    .lib
+                    .zonecfg_get_zonepath(h, buf.as_mut_ptr(), buf.len());
+            }
+            self.lib.zonecfg_fini_handle(h);
+            if code != 0 {
+                return Err(code);
+            }
+            Ok(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+    fn names(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        // SAFETY: the FILE from setzoneent is read with getzoneent and closed
+        // with endzoneent; each returned name is malloc'd and freed here.
+        unsafe {
+            let f = self.lib.setzoneent();
+            if f.is_null() {
+                return out;
+            }
+            loop {
+                let p = self.lib.getzoneent(f);
+                if p.is_null() {
+                    break;
+                }
+                out.push(CStr::from_ptr(p).to_string_lossy().into_owned());
+                libc::free(p.cast());
+            }
+            self.lib.endzoneent(f);
+        }
+        out
+    }
+    fn strerror(&mut self, code: i32) -> String {
+        // SAFETY: zonecfg_strerror returns a static string.
+        let p = unsafe { self.lib.zonecfg_strerror(code) };
+        if p.is_null() {
+            return format!("Z_ error {code}");
+        }
+        // SAFETY: a NUL-terminated static string.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for LibZonecfg {
+    fn drop(&mut self) {
+        self.fini_handle();
+    }
+}
