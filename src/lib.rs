@@ -16,9 +16,9 @@
 //!   illumos.
 //! * [`vnic`]: VNICs over links or etherstubs, handed to zones — rtnetlink
 //!   macvlans on Linux, libdladm on illumos.
-//! * [`zone`] (in progress): zone configuration, the eight zone states and
-//!   their legal transitions, and on Linux a persistent zone store with
-//!   install from a prepared root; booting and halting are not built yet.
+//! * [`zone`]: zones — configure, install, boot (INIT as PID 1 in its own
+//!   namespaces and cgroups on Linux; zoneadm on illumos), halt, uninstall,
+//!   delete, with only the legal state transitions.
 //! * [`name`]: validated names (datasets, snapshots, links, MAC addresses,
 //!   VLAN ids), checked once, at the edge.
 //!

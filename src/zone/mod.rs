@@ -1,13 +1,17 @@
 //! Zones: configuration, state and lifecycle.
 //!
-//! **Work in progress (issue 5).** Available so far: [`ZoneConfig`], the
-//! eight illumos zone [`State`]s with only the legal transitions, and on
-//! Linux a persistent store (configure, install from a prepared root,
-//! uninstall, delete, state, list, get) that a new process sees, and boot,
-//! wait and halt: INIT as PID 1 in new pid, mount, uts, ipc and net
-//! namespaces, pivoted into the zone's root, with cgroup caps. On illumos,
-//! [`illumos::IllumosZones`] does the same through libzonecfg and zoneadm
-//! (verified only through fakes here).
+//! [`ZoneConfig`] (serde), the eight illumos zone [`State`]s with only the
+//! legal transitions, and two backends with the same operations
+//! (configure, install, boot, wait, halt, shutdown, reboot, uninstall,
+//! delete, state, list):
+//!
+//! * **Linux** ([`Zones`], tested here): records under a state directory,
+//!   written atomically; INIT as PID 1 in new pid, mount, uts, ipc and net
+//!   namespaces, pivoted into `<zonepath>/root`, with `/proc`, the zone's
+//!   mounts and links, its name as hostname, and cgroup caps (v1
+//!   controllers, as on this project's hybrid hosts, or pure v2).
+//! * **illumos** ([`illumos::IllumosZones`]): libzonecfg plus `zoneadm`,
+//!   verified only through fakes here.
 //!
 //! ```no_run
 //! use hull::zone::{ZoneConfig, Zones};
