@@ -19,7 +19,7 @@ use std::ptr::NonNull;
 
 use dladm_sys as sys;
 
-use super::{Backend, MacSpec, NetNs, Vnic, VnicSpec};
+use super::{Backend, NetNs, Vnic, VnicSpec};
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{LinkName, LinkRules, MacAddr, VlanId};
 
@@ -217,19 +217,8 @@ const CLASS_VNIC: i32 = sys::DATALINK_CLASS_VNIC as i32;
 const CLASS_ETHERSTUB: i32 = sys::DATALINK_CLASS_ETHERSTUB as i32;
 
 impl<T: DladmCalls> Backend for Illumos<T> {
-    fn create(&mut self, spec: &VnicSpec) -> Result<Vnic> {
+    fn create(&mut self, spec: &VnicSpec, mac: MacAddr) -> Result<Vnic> {
         let object = format!("{} over {}", spec.name, spec.over);
-        let mac = match spec.mac {
-            MacSpec::Fixed(m) if !m.is_unicast() => {
-                return Err(Error::new(
-                    Op::CreateVnic,
-                    object,
-                    ErrorKind::InvalidArgument(format!("{m} is a multicast address")),
-                ))
-            }
-            MacSpec::Fixed(m) => m,
-            MacSpec::Random => MacAddr::random(),
-        };
         let (over, _) = self
             .calls
             .name2info(spec.over.as_str())

@@ -16,7 +16,7 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
-use super::{Backend, MacSpec, NetNs, Vnic, VnicSpec};
+use super::{Backend, NetNs, Vnic, VnicSpec};
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{LinkName, LinkRules, MacAddr, VlanId};
 
@@ -233,19 +233,8 @@ fn link_error(op: Op, name: &str, e: io::Error) -> Error {
 }
 
 impl Backend for Linux {
-    fn create(&mut self, spec: &VnicSpec) -> Result<Vnic> {
+    fn create(&mut self, spec: &VnicSpec, mac: MacAddr) -> Result<Vnic> {
         let object = format!("{} over {}", spec.name, spec.over);
-        let mac = match spec.mac {
-            MacSpec::Fixed(m) if !m.is_unicast() => {
-                return Err(Error::new(
-                    Op::CreateVnic,
-                    object,
-                    ErrorKind::InvalidArgument(format!("{m} is a multicast address")),
-                ))
-            }
-            MacSpec::Fixed(m) => m,
-            MacSpec::Random => MacAddr::random(),
-        };
         let parent = self.link(Op::CreateVnic, spec.over.as_str())?;
         if let Some(mtu) = spec.mtu {
             if mtu < 68 || mtu > parent.mtu {

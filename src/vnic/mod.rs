@@ -39,7 +39,7 @@ use std::fmt;
 use std::os::fd::BorrowedFd;
 use std::path::Path;
 
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{LinkName, MacAddr, VlanId};
 
 /// How a VNIC gets its MAC address.
@@ -101,7 +101,8 @@ impl fmt::Display for NetNs<'_> {
 
 /// What each platform provides.
 pub(crate) trait Backend: Send {
-    fn create(&mut self, spec: &VnicSpec) -> Result<Vnic>;
+    /// Creates `spec` with `mac`, already checked to be unicast.
+    fn create(&mut self, spec: &VnicSpec, mac: MacAddr) -> Result<Vnic>;
     fn delete(&mut self, name: &LinkName) -> Result<()>;
     fn get(&mut self, name: &LinkName) -> Result<Vnic>;
     fn list(&mut self) -> Result<Vec<Vnic>>;
@@ -149,7 +150,18 @@ impl Vnics {
     /// Creates a VNIC. Bad input is refused before any change; a failure
     /// part-way leaves nothing behind.
     pub fn create(&mut self, spec: &VnicSpec) -> Result<Vnic> {
-        self.backend.create(spec)
+        let mac = match spec.mac {
+            MacSpec::Fixed(m) if !m.is_unicast() => {
+                return Err(Error::new(
+                    Op::CreateVnic,
+                    format!("{} over {}", spec.name, spec.over),
+                    ErrorKind::InvalidArgument(format!("{m} is a multicast address")),
+                ))
+            }
+            MacSpec::Fixed(m) => m,
+            MacSpec::Random => MacAddr::random(),
+        };
+        self.backend.create(spec, mac)
     }
 
     /// Deletes a VNIC.
