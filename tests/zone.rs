@@ -6,82 +6,12 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use hull::name::ZoneName;
+use common::zone::{no_cgroups_for, setup, zone_name};
 use hull::zone::{State, ZoneConfig, Zones};
 use hull::ErrorKind;
-
-/// A state dir, a busybox root image and a zonepath under a fresh temp dir.
-struct Setup {
-    base: PathBuf,
-    zones: Zones,
-    image: PathBuf,
-}
-
-fn setup(test: &str) -> Option<Setup> {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let busybox = Path::new("/bin/busybox");
-    if !root || !busybox.exists() {
-        let why = if root {
-            "no /bin/busybox (busybox-static)"
-        } else {
-            "needs root"
-        };
-        if std::env::var_os("HULL_REQUIRE_ROOT").is_some() {
-            panic!("{test}: {why} (HULL_REQUIRE_ROOT is set)");
-        }
-        common::skipped(test, why);
-        return None;
-    }
-    let base = common::tempdir(test);
-    let image = base.join("image");
-    std::fs::create_dir_all(image.join("bin")).unwrap();
-    std::fs::copy(busybox, image.join("bin/busybox")).unwrap();
-    for applet in ["sh", "hostname", "cat", "sleep", "echo"] {
-        std::os::unix::fs::symlink("busybox", image.join("bin").join(applet)).unwrap();
-    }
-    let zones = Zones::open(base.join("state")).unwrap();
-    Some(Setup { base, zones, image })
-}
-
-impl Setup {
-    fn config(&self, name: &str, init: &[&str]) -> ZoneConfig {
-        serde_json::from_value(serde_json::json!({
-            "name": name, "zonepath": self.base.join(name), "init": init
-        }))
-        .unwrap()
-    }
-    fn installed(&self, cfg: &ZoneConfig) -> ZoneName {
-        self.zones.configure(cfg).unwrap();
-        self.zones.install(&cfg.name, &self.image).unwrap();
-        cfg.name.clone()
-    }
-}
-
-impl Drop for Setup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.base);
-    }
-}
-
-fn zone_name(tag: &str) -> String {
-    format!("hull-{tag}-{}", std::process::id())
-}
-
-fn no_cgroups_for(name: &ZoneName) -> bool {
-    ["memory", "pids", "cpu"].iter().all(|c| {
-        !Path::new("/sys/fs/cgroup")
-            .join(c)
-            .join("hull")
-            .join(name.as_str())
-            .exists()
-    }) && !Path::new("/sys/fs/cgroup/hull")
-        .join(name.as_str())
-        .exists()
-}
 
 #[test]
 fn inside_a_zone_init_is_pid_1_with_its_hostname_only_lo_and_no_host_process() {
@@ -257,6 +187,7 @@ fn configured_mounts_are_bound_in_and_read_only_when_asked() {
         source: data.clone(),
         target: "/data".into(),
         readonly: true,
+        follow_symlinks: false,
     }];
     let name = s.installed(&cfg);
     s.zones.boot(&name).unwrap();
@@ -273,6 +204,7 @@ fn configured_mounts_are_bound_in_and_read_only_when_asked() {
         source: s.base.join("nope"),
         target: "/x".into(),
         readonly: false,
+        follow_symlinks: false,
     }];
     let bad_name = s.installed(&bad);
     assert_eq!(

@@ -164,10 +164,23 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
     }
 
     /// Records a zone's configuration (`zonecfg_save`). Nothing is saved if
-    /// any step fails.
+    /// any step fails. The kernel confines an illumos zone itself, so the
+    /// Linux-only `seccomp`, `env` and `console` settings have no meaning
+    /// here; `limitpriv` and `userns` are refused rather than dropped,
+    /// since a caller who sets them asks for a confinement this backend
+    /// does not (yet) apply.
     pub fn configure(&mut self, c: &ZoneConfig) -> Result<()> {
         c.validate()?;
         let name = c.name.as_str();
+        if c.limitpriv.is_some() || c.userns.is_some() {
+            return Err(Error::new(
+                Op::ConfigureZone,
+                name,
+                ErrorKind::Unsupported(
+                    "limitpriv and userns on illumos (not passed to libzonecfg yet)",
+                ),
+            ));
+        }
         let op = Op::ConfigureZone;
         let code = self.cfg.init_handle();
         let r = self.z(op, name, code).and_then(|_| {

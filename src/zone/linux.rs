@@ -6,7 +6,7 @@
 use std::fs;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -31,44 +31,36 @@ struct Record {
 #[cfg(target_os = "linux")]
 impl Zones {
     /// Boots an installed zone: its `init` becomes PID 1 in new pid, mount,
-    /// uts, ipc and net namespaces, with the zone's root as `/`, `/proc`
-    /// mounted, its `mounts` bound in, its `nets` links moved into its
-    /// network namespace, the zone's name as hostname, and its caps enforced
-    /// by cgroups. A boot that fails part-way (INIT missing, say) leaves no
-    /// process and no cgroup, and the zone installed. On Linux a virtual
-    /// link handed to a zone (a VNIC) is destroyed when the zone halts.
+    /// uts, ipc, net and cgroup namespaces (and a user namespace if
+    /// configured), with the zone's root as `/`, its `mounts` bound in,
+    /// its `nets` links moved into its network namespace, the zone's name
+    /// as hostname, its caps enforced by its own cgroups, and the
+    /// confinement described in [`crate::zone`] (capabilities, seccomp,
+    /// devices, masked `/proc`, no inherited fds or signal dispositions).
+    /// A boot that fails part-way (INIT missing, a mount target that is a
+    /// symbolic link in the root, a cap whose cgroup controller is absent)
+    /// leaves no process and no cgroup, and the zone installed; the error
+    /// names the step. On Linux a virtual link handed to a zone (a VNIC) is
+    /// destroyed when the zone halts.
     pub fn boot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
         let _l = self.lock(Op::BootZone)?;
         let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
-        let root = rec.config.zonepath.join("root");
-        let cgroups = match super::run::make_cgroups(name, &rec.config.caps) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = super::run::remove_cgroups(name);
-                return Err(e);
-            }
-        };
+        let plan = super::run::Plan::new(&rec.config)?;
         // The links to hand over must all exist before anything moves: a
         // link moved into a namespace that then dies is destroyed with it.
         let mut vnics = None;
         if !rec.config.nets.is_empty() {
-            let mut v = match crate::vnic::Vnics::open() {
-                Ok(v) => v,
-                Err(e) => {
-                    let _ = super::run::remove_cgroups(name);
-                    return Err(e);
-                }
-            };
+            let mut v = crate::vnic::Vnics::open()?;
             for link in &rec.config.nets {
-                if let Err(mut e) = v.link_exists(link) {
+                v.link_exists(link).map_err(|mut e| {
                     e.op = Op::BootZone;
                     e.object = format!("{name}: net {link}");
-                    let _ = super::run::remove_cgroups(name);
-                    return Err(e);
-                }
+                    e
+                })?;
             }
             vnics = Some(v);
         }
+        let cgroups = super::cgroup::create(name, &rec.config.caps)?;
         let nets = rec.config.nets.clone();
         let hand_over = |pid: i32| -> Result<()> {
             if let Some(mut v) = vnics {
@@ -83,17 +75,10 @@ impl Zones {
             }
             Ok(())
         };
-        let init = match super::run::spawn(
-            name,
-            &root,
-            &rec.config.init,
-            &rec.config.mounts,
-            &cgroups,
-            hand_over,
-        ) {
+        let init = match super::run::spawn(&plan, &rec.config, &cgroups, hand_over) {
             Ok(i) => i,
             Err(e) => {
-                let _ = super::run::remove_cgroups(name);
+                let _ = super::cgroup::remove(name);
                 return Err(e);
             }
         };
@@ -101,7 +86,7 @@ impl Zones {
         rec.init = Some(init);
         if let Err(e) = self.write(Op::BootZone, &rec) {
             super::run::kill(&init);
-            let _ = super::run::remove_cgroups(name);
+            let _ = super::cgroup::remove(name);
             return Err(e);
         }
         Ok(init)
@@ -136,7 +121,7 @@ impl Zones {
         if let Some(init) = rec.init {
             super::run::kill(&init);
         }
-        super::run::remove_cgroups(name)?;
+        super::cgroup::remove(name)?;
         rec.state = to.expect("halt leads to a state");
         rec.init = None;
         self.write(Op::HaltZone, &rec)
@@ -293,8 +278,9 @@ impl Zones {
         Ok((rec, to))
     }
 
-    /// Records a new zone, configured. Refuses an invalid configuration or
-    /// a name already taken.
+    /// Records a new zone, configured. Refuses an invalid configuration, a
+    /// name already taken, a zonepath inside or around another zone's
+    /// zonepath, and one that contains the state directory.
     pub fn configure(&self, config: &ZoneConfig) -> Result<()> {
         config.validate()?;
         let _l = self.lock(Op::ConfigureZone)?;
@@ -304,6 +290,32 @@ impl Zones {
                 config.name.as_str(),
                 ErrorKind::AlreadyExists,
             ));
+        }
+        let nested = |a: &Path, b: &Path| a.starts_with(b) || b.starts_with(a);
+        let zp = &config.zonepath;
+        let bad = |why: String| {
+            Err(Error::new(
+                Op::ConfigureZone,
+                config.name.as_str(),
+                ErrorKind::InvalidArgument(why),
+            ))
+        };
+        let dir = fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        if dir.starts_with(zp) || self.dir.starts_with(zp) {
+            return bad(format!(
+                "zonepath {} contains the state directory {}",
+                zp.display(),
+                self.dir.display()
+            ));
+        }
+        for (other, _, their) in self.list()? {
+            if nested(zp, &their) {
+                return bad(format!(
+                    "zonepath {} is inside or contains zone {other}'s zonepath {}",
+                    zp.display(),
+                    their.display()
+                ));
+            }
         }
         self.write(
             Op::ConfigureZone,
@@ -317,53 +329,43 @@ impl Zones {
     }
 
     /// Installs a configured zone from a prepared root file system: copies
-    /// `root` to `<zonepath>/root`. On failure nothing is left: the copy is
-    /// removed and the zone is configured again.
+    /// `root` to `<zonepath>/root`, preserving owners, modes (setuid and
+    /// setgid included), timestamps, extended attributes (file
+    /// capabilities included), hard links and holes; in a user-namespaced
+    /// zone the owners are shifted into its host id range. The zonepath is
+    /// made by hull (mode 0700); an existing one that is not an empty
+    /// directory is refused and left as it is. On failure nothing is left:
+    /// the copy is removed and the zone is configured again.
     pub fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
         let _l = self.lock(Op::InstallZone)?;
         let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Install)?;
-        let meta = fs::metadata(root).map_err(|e| {
-            os(
-                Op::InstallZone,
-                format!("{name} from {}", root.display()),
-                e,
-            )
-        })?;
+        let object = || format!("{name} from {}", root.display());
+        let meta = fs::metadata(root).map_err(|e| os(Op::InstallZone, object(), e))?;
         if !meta.is_dir() {
             return Err(Error::new(
                 Op::InstallZone,
-                format!("{name} from {}", root.display()),
+                object(),
                 ErrorKind::InvalidArgument("not a directory".into()),
             ));
         }
-        let zroot = rec.config.zonepath.join("root");
-        if zroot.exists() {
-            return Err(Error::new(
-                Op::InstallZone,
-                format!("{name}: {}", zroot.display()),
-                ErrorKind::AlreadyExists,
-            ));
-        }
-        let made_zonepath = !rec.config.zonepath.exists();
+        let zp = rec.config.zonepath.clone();
+        let made_zonepath = make_zonepath(name, &zp)?;
         rec.state = State::Incomplete;
-        self.write(Op::InstallZone, &rec)?;
-        let copied = fs::create_dir_all(&rec.config.zonepath)
-            .and_then(|_| {
-                fs::set_permissions(&rec.config.zonepath, fs::Permissions::from_mode(0o700))
-            })
-            .and_then(|_| copy_tree(root, &zroot));
-        if let Err(e) = copied {
-            let _ = fs::remove_dir_all(&zroot);
+        if let Err(e) = self.write(Op::InstallZone, &rec) {
             if made_zonepath {
-                let _ = fs::remove_dir(&rec.config.zonepath);
+                let _ = fs::remove_dir(&zp);
+            }
+            return Err(e);
+        }
+        let copied = copy_root(root, &zp.join("root"), rec.config.userns);
+        if let Err(e) = copied {
+            let _ = fs::remove_dir_all(zp.join("root"));
+            if made_zonepath {
+                let _ = fs::remove_dir(&zp);
             }
             rec.state = State::Configured;
             self.write(Op::InstallZone, &rec)?;
-            return Err(os(
-                Op::InstallZone,
-                format!("{name} from {}", root.display()),
-                e,
-            ));
+            return Err(os(Op::InstallZone, object(), e));
         }
         rec.state = to.expect("install leads to a state");
         self.write(Op::InstallZone, &rec)
@@ -386,6 +388,7 @@ impl Zones {
                 ))
             }
         }
+        let _ = fs::remove_file(rec.config.zonepath.join("console.log"));
         let _ = fs::remove_dir(&rec.config.zonepath);
         rec.state = to.expect("uninstall leads to a state");
         self.write(Op::InstallZone, &rec)
@@ -450,38 +453,57 @@ impl Mode0600 for fs::OpenOptions {
     }
 }
 
-/// Copies a directory tree: directories, regular files, symlinks, with
-/// their modes and owners. Device nodes, FIFOs and sockets are refused.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    let meta = fs::symlink_metadata(from)?;
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        std::os::unix::fs::symlink(fs::read_link(from)?, to)?;
-    } else if ft.is_dir() {
-        fs::create_dir(to)?;
-        for e in fs::read_dir(from)? {
-            let e = e?;
-            copy_tree(&e.path(), &to.join(e.file_name()))?;
-        }
-        fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-    } else if ft.is_file() {
-        fs::copy(from, to)?;
-        fs::set_permissions(to, fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-    } else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::Unsupported,
-            format!(
-                "{}: device nodes, FIFOs and sockets are not copied",
-                from.display()
-            ),
-        ));
+/// Makes a zone's zonepath (mode 0700), its parents as needed. An
+/// existing empty directory is used as it is; anything else that exists
+/// (a file, a symlink, a directory with entries) is refused and left
+/// untouched. Returns whether hull made it.
+fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
+    use std::os::unix::fs::DirBuilderExt;
+    let object = || format!("{name}: zonepath {}", zp.display());
+    if let Some(parent) = zp.parent() {
+        fs::create_dir_all(parent).map_err(|e| os(Op::InstallZone, object(), e))?;
     }
-    std::os::unix::fs::lchown(to, Some(meta.uid()), Some(meta.gid()))
+    match fs::DirBuilder::new().mode(0o700).create(zp) {
+        Ok(()) => return Ok(true),
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            return Err(os(Op::InstallZone, object(), e))
+        }
+        Err(_) => {}
+    }
+    let meta = fs::symlink_metadata(zp).map_err(|e| os(Op::InstallZone, object(), e))?;
+    let empty = meta.is_dir() && super::paths::is_empty_dir(zp).unwrap_or(false);
+    if !empty {
+        return Err(
+            Error::new(Op::InstallZone, object(), ErrorKind::AlreadyExists).with_detail(
+                "exists and is not an empty directory; hull makes a zone's zonepath itself",
+            ),
+        );
+    }
+    Ok(false)
+}
+
+#[cfg(target_os = "linux")]
+fn copy_root(from: &Path, to: &Path, userns: Option<super::UserNs>) -> std::io::Result<()> {
+    let shift = userns.map(|u| super::copy::IdShift {
+        uid: u.host_uid,
+        gid: u.host_gid,
+        count: u.count,
+    });
+    super::copy::copy_tree(from, to, shift)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn copy_root(_: &Path, _: &Path, _: Option<super::UserNs>) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "installing from a directory is the Linux backend's",
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::MetadataExt;
 
     fn tmp(tag: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("hull-zone-{tag}-{}", std::process::id()));

@@ -6,19 +6,41 @@
 //! delete, state, list):
 //!
 //! * **Linux** ([`Zones`], tested here): records under a state directory,
-//!   written atomically; INIT as PID 1 in new pid, mount, uts, ipc and net
-//!   namespaces, pivoted into `<zonepath>/root`, with `/proc`, the zone's
-//!   mounts and links, its name as hostname, and cgroup caps (v1
-//!   controllers, as on this project's hybrid hosts, or pure v2).
+//!   written atomically; INIT as PID 1 in new pid, mount, uts, ipc, net and
+//!   cgroup namespaces (and, opt-in, a user namespace), pivoted into
+//!   `<zonepath>/root`, with the zone's mounts and links, its name as
+//!   hostname, and cgroup caps (v1 controllers, as on this project's hybrid
+//!   hosts, or pure v2).
 //! * **illumos** ([`illumos::IllumosZones`]): libzonecfg plus `zoneadm`,
 //!   verified only through fakes here.
+//!
+//! ## What a zone's root cannot do (Linux)
+//!
+//! A zone is handed to a tenant who is root inside it. On illumos the
+//! kernel keeps such a root in its zone; on Linux hull builds the same from
+//! parts, at least as tightly as crun's default spec, except that the
+//! zone's root keeps Docker's 14 capabilities (so it can still change
+//! owners, run setuid programs and bind low ports in its zone):
+//!
+//! | what | how |
+//! |---|---|
+//! | capabilities | bounding, effective, permitted and inheritable sets = `limitpriv` ([`caps::DEFAULT_LIMITPRIV`] unless configured); ambient set empty |
+//! | system calls | the [`seccomp`] filter (module loading, kexec, `bpf`, keyrings, new namespaces, mounts, clock setting, ... answer `EPERM`); `seccomp: false` turns it off |
+//! | devices | a private tmpfs `/dev` with `null`, `zero`, `full`, `random`, `urandom`, `tty`, a private `devpts` (`ptmx`), `shm`, and the `fd`/`stdin`/`stdout`/`stderr` links; the cgroup allows those devices and no other (v1 `devices`, or a BPF program on pure v2) |
+//! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
+//! | cgroups | its own `hull/<zone>` in every hierarchy (it leaves the caller's, `name=systemd` included), seen through a cgroup namespace |
+//! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners |
+//! | what it inherits | no fd beyond 0–2 (`close_range`), every signal at its default and none blocked, an environment of `PATH`, `HOSTNAME` and the configured `env`; stdio per [`Console`] |
+//! | paths | zonepaths absolute, normalized, never nested and made by hull; mount targets resolved inside the root with `openat2(RESOLVE_IN_ROOT \| RESOLVE_NO_SYMLINKS)` and mounted by descriptor; read-only mounts recursive (`mount_setattr(AT_RECURSIVE)`); symlinked sources refused unless `follow_symlinks` |
 //!
 //! ```no_run
 //! use hull::zone::{ZoneConfig, Zones};
 //!
 //! let zones = Zones::open("/var/lib/hull/zones")?;
 //! let cfg: ZoneConfig = serde_json::from_str(r#"{
-//!     "name": "web01", "zonepath": "/zones/web01", "init": ["/sbin/init"]
+//!     "name": "web01", "zonepath": "/zones/web01", "init": ["/sbin/init"],
+//!     "limit_priv": "default,sys_ptrace", "console": "log",
+//!     "userns": {"host_uid": 1000000, "host_gid": 1000000, "count": 65536}
 //! }"#).unwrap();
 //! zones.configure(&cfg)?;
 //! zones.install(&cfg.name, "/images/base-root".as_ref())?;
@@ -26,12 +48,26 @@
 //! # Ok::<(), hull::Error>(())
 //! ```
 
+pub mod caps;
+#[cfg(target_os = "linux")]
+mod cgroup;
+#[cfg(target_os = "linux")]
+mod child;
+#[cfg(target_os = "linux")]
+mod copy;
+#[cfg(target_os = "linux")]
+mod devices;
 pub mod illumos;
 mod linux;
 #[cfg(target_os = "linux")]
+mod paths;
+#[cfg(target_os = "linux")]
 mod run;
+#[cfg(target_os = "linux")]
+pub mod seccomp;
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -151,9 +187,13 @@ pub struct FsMount {
     pub source: PathBuf,
     /// Path inside the zone (absolute).
     pub target: PathBuf,
-    /// Mounted read-only.
+    /// Mounted read-only, with every mount below it (recursively).
     #[serde(default)]
     pub readonly: bool,
+    /// Accept a `source` that is a symbolic link (refused by default, so
+    /// that a link swapped in by someone else cannot redirect the mount).
+    #[serde(default)]
+    pub follow_symlinks: bool,
 }
 
 /// Resource caps.
@@ -198,6 +238,96 @@ pub struct ZoneConfig {
     pub caps: Caps,
     /// Its init: the program run as PID 1, with arguments.
     pub init: Vec<String>,
+    /// The capabilities its root keeps (SmartOS's `limit_priv`): Linux
+    /// names, with or without `CAP_`, or `default` for Docker's 14
+    /// ([`caps::DEFAULT_LIMITPRIV`]). Absent: the default. In JSON, a list
+    /// or a comma-separated string as vmadm writes it.
+    #[serde(
+        default,
+        alias = "limit_priv",
+        deserialize_with = "de_limitpriv",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub limitpriv: Option<Vec<String>>,
+    /// The seccomp filter described in [`seccomp`] (on by default).
+    #[serde(default = "yes")]
+    pub seccomp: bool,
+    /// Runs the zone in its own user namespace, its root mapped to an
+    /// unprivileged range of host ids (opt-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<UserNs>,
+    /// INIT's environment beyond `PATH` and `HOSTNAME`; nothing else of
+    /// the caller's environment reaches the zone.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Where INIT's stdin, stdout and stderr go.
+    #[serde(default)]
+    pub console: Console,
+}
+
+/// A user namespace for a zone: ids `0..count` inside are host ids
+/// `host_uid..host_uid+count` (and the same for groups), so the zone's root
+/// is an unprivileged user on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserNs {
+    /// The host uid the zone's root (uid 0) maps to.
+    pub host_uid: u32,
+    /// The host gid the zone's gid 0 maps to.
+    pub host_gid: u32,
+    /// How many ids are mapped (65536 gives a whole Unix id space).
+    pub count: u32,
+}
+
+/// INIT's standard input, output and error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Console {
+    /// The calling process's own stdin, stdout and stderr.
+    Inherit,
+    /// `/dev/null` for all three.
+    #[default]
+    Null,
+    /// stdin `/dev/null`; stdout and stderr appended to
+    /// `<zonepath>/console.log` (outside the zone's root).
+    Log,
+    /// stdin `/dev/null`; stdout and stderr appended to this file (absolute),
+    /// which is created if missing.
+    File(PathBuf),
+}
+
+fn de_limitpriv<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Option::<Either>::deserialize(d)? {
+        None => None,
+        Some(Either::List(l)) => Some(l),
+        Some(Either::Text(t)) => Some(
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+    })
+}
+
+/// Paths inside a zone that a configured mount may not cover: hull mounts
+/// its own `/proc`, `/dev` and `/sys` there.
+const SYSTEM_DIRS: &[&str] = &["/proc", "/dev", "/sys"];
+
+/// Whether `p` is absolute and already in normal form: no `.` or `..`
+/// component, no repeated or trailing `/`.
+pub(crate) fn is_normal_absolute(p: &Path) -> bool {
+    let normal: PathBuf = p.components().collect();
+    p.is_absolute()
+        && normal.as_os_str() == p.as_os_str()
+        && p.components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
 fn default_brand() -> String {
@@ -218,9 +348,9 @@ impl ZoneConfig {
                 ErrorKind::InvalidArgument(why),
             ))
         };
-        if !self.zonepath.is_absolute() || self.zonepath == std::path::Path::new("/") {
+        if !is_normal_absolute(&self.zonepath) || self.zonepath == Path::new("/") {
             return bad(format!(
-                "zonepath {} is not an absolute path below /",
+                "zonepath {} is not an absolute, normalized path below / (no `.`, `..` or repeated `/`)",
                 self.zonepath.display()
             ));
         }
@@ -230,16 +360,58 @@ impl ZoneConfig {
         if self.init.iter().any(|a| a.contains('\0')) {
             return bad("init arguments contain no NUL".into());
         }
-        if let Some(m) = self
-            .mounts
+        for m in &self.mounts {
+            if !is_normal_absolute(&m.target) || !is_normal_absolute(&m.source) {
+                return bad(format!(
+                    "mount {} -> {}: both paths are absolute and normalized (no `.` or `..`)",
+                    m.source.display(),
+                    m.target.display()
+                ));
+            }
+            if m.target == Path::new("/") || SYSTEM_DIRS.iter().any(|d| m.target.starts_with(d)) {
+                return bad(format!(
+                    "mount target {}: / and hull's own {} are not mount targets",
+                    m.target.display(),
+                    SYSTEM_DIRS.join(", ")
+                ));
+            }
+        }
+        if let Some(l) = &self.limitpriv {
+            caps::mask(l).map_err(|mut e| {
+                e.object = format!("{}: limitpriv", self.name);
+                e
+            })?;
+        }
+        if let Some(u) = &self.userns {
+            let end = |base: u32| base.checked_add(u.count);
+            if u.count == 0
+                || u.host_uid == 0
+                || u.host_gid == 0
+                || end(u.host_uid).is_none()
+                || end(u.host_gid).is_none()
+            {
+                return bad(format!(
+                    "userns {}:{} x {}: a non-empty range of host ids above 0 that does not overflow",
+                    u.host_uid, u.host_gid, u.count
+                ));
+            }
+        }
+        if let Some((k, _)) = self
+            .env
             .iter()
-            .find(|m| !m.target.is_absolute() || !m.source.is_absolute())
+            .find(|(k, v)| k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0'))
         {
             return bad(format!(
-                "mount {} -> {}: both paths are absolute",
-                m.source.display(),
-                m.target.display()
+                "env {k:?}: a name without `=` or NUL, a value without NUL"
             ));
+        }
+        if let Console::File(p) = &self.console {
+            if !is_normal_absolute(p) {
+                return bad(format!(
+                    "console file {}: an absolute, normalized path",
+                    p.display()
+                ));
+            }
         }
         if self.caps.memory_bytes == Some(0)
             || self.caps.cpu_percent == Some(0)

@@ -1,23 +1,29 @@
-//! Running a zone on Linux: INIT as PID 1 in new pid, mount, uts, ipc and
-//! net namespaces, root pivoted into the zone's root, `/proc` mounted,
-//! hostname = zone name, caps enforced by cgroups (v1 controllers, or a
-//! pure v2 hierarchy), and INIT tracked by pid and start time so that a
-//! reused PID is never mistaken for it.
+//! Running a zone on Linux, the parent's half: a [`Plan`] prepared before
+//! the clone (mount points made inside the root without following links,
+//! console opened, seccomp programs built, argv and environment), the
+//! clone into new pid, mount, uts, ipc and net namespaces (and a user
+//! namespace, opt-in), and what the parent does before it lets the child
+//! go on: write the id maps, put it in its cgroups, hand over its links.
+//! The child's half is in `child.rs`. INIT is tracked by pid and start
+//! time so that a reused PID is never mistaken for it.
 //!
-//! Written directly on `libc` rather than youki's `libcontainer`: a zone
-//! needs one clone, five mounts, `pivot_root` and `execve` in the child,
-//! which the OCI runtime's bundle/spec machinery would wrap without adding
-//! anything hull uses, and the child half must make only async-signal-safe
+//! Written directly on `libc` rather than youki's `libcontainer`: the OCI
+//! runtime's bundle/spec machinery would wrap what hull does without adding
+//! anything it uses, and the child half must make only async-signal-safe
 //! system calls, which is easiest to see when they are written out.
 
 use std::ffi::CString;
 use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::Caps;
+use super::child::{self, Failure, Step};
+use super::{caps, paths, seccomp, Console, ZoneConfig};
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::ZoneName;
 
@@ -50,118 +56,53 @@ fn stat(pid: i32) -> Option<(u64, char)> {
     Some((f.get(19)?.parse().ok()?, f.first()?.chars().next()?))
 }
 
-/// The cgroup directories a zone uses.
-pub(crate) fn cgroup_dirs(name: &ZoneName) -> Vec<PathBuf> {
-    let root = Path::new("/sys/fs/cgroup");
-    if root.join("cgroup.controllers").exists() {
-        vec![root.join("hull").join(name.as_str())]
-    } else {
-        ["memory", "pids", "cpu"]
-            .iter()
-            .map(|c| root.join(c).join("hull").join(name.as_str()))
-            .filter(|d| d.parent().and_then(Path::parent).is_some_and(Path::exists))
-            .collect()
-    }
+/// Everything the child needs, prepared before the clone so that the child
+/// allocates nothing.
+pub(crate) struct Plan {
+    /// `<zonepath>/root`.
+    pub(super) root: CString,
+    /// The zone's name, as its hostname.
+    pub(super) hostname: Vec<u8>,
+    /// Configured bind mounts.
+    pub(super) binds: Vec<Bind>,
+    /// Whether the zone has its own user namespace.
+    pub(super) userns: bool,
+    /// INIT's stdin and its stdout/stderr, or `None` to inherit the caller's.
+    pub(super) console: Option<ConsoleFds>,
+    /// Capabilities kept (bit N = capability N).
+    pub(super) keep_caps: u64,
+    /// The kernel's highest capability number.
+    pub(super) last_cap: u32,
+    /// Seccomp programs to install (none when the zone turns it off).
+    pub(super) seccomp: Vec<seccompiler::BpfProgram>,
+    /// INIT's path.
+    pub(super) init: CString,
+    /// NULL-terminated pointers into `_argv` and `_env`.
+    pub(super) argv_ptrs: Vec<*const libc::c_char>,
+    pub(super) envp: Vec<*const libc::c_char>,
+    _argv: Vec<CString>,
+    _env: Vec<CString>,
 }
 
-fn write(path: &Path, value: &str) -> std::io::Result<()> {
-    fs::write(path, value)
+/// The fds INIT's stdio is connected to.
+pub(super) struct ConsoleFds {
+    /// For stdin.
+    pub(super) input: OwnedFd,
+    /// For stdout and stderr.
+    pub(super) output: OwnedFd,
 }
 
-/// Creates the zone's cgroups with its caps.
-pub(crate) fn make_cgroups(name: &ZoneName, caps: &Caps) -> Result<Vec<PathBuf>> {
-    let dirs = cgroup_dirs(name);
-    let err = |d: &Path, e| Error::os(Op::BootZone, format!("{name}: cgroup {}", d.display()), e);
-    let v2 = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
-    for d in &dirs {
-        if v2 {
-            // Delegate the controllers down to hull/<zone>.
-            let _ = write(
-                Path::new("/sys/fs/cgroup/cgroup.subtree_control"),
-                "+memory +pids +cpu",
-            );
-            fs::create_dir_all(d.parent().unwrap()).map_err(|e| err(d, e))?;
-            let _ = write(
-                &d.parent().unwrap().join("cgroup.subtree_control"),
-                "+memory +pids +cpu",
-            );
-        }
-        fs::create_dir_all(d).map_err(|e| err(d, e))?;
-        let set = |file: &str, value: String| {
-            write(&d.join(file), &value).map_err(|e| err(&d.join(file), e))
-        };
-        let ctrl = d
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::file_name)
-            .and_then(|s| s.to_str())
-            .unwrap_or("");
-        match (v2, ctrl) {
-            (true, _) => {
-                if let Some(m) = caps.memory_bytes {
-                    set("memory.max", m.to_string())?;
-                    let _ = set("memory.swap.max", "0".into());
-                }
-                if let Some(p) = caps.max_processes {
-                    set("pids.max", p.to_string())?;
-                }
-                if let Some(c) = caps.cpu_percent {
-                    set("cpu.max", format!("{} 100000", c as u64 * 1000))?;
-                }
-            }
-            (false, "memory") => {
-                if let Some(m) = caps.memory_bytes {
-                    set("memory.limit_in_bytes", m.to_string())?;
-                    // Without swap accounting this file is absent; the limit still holds RAM.
-                    let _ = set("memory.memsw.limit_in_bytes", m.to_string());
-                    let _ = set("memory.swappiness", "0".into());
-                }
-            }
-            (false, "pids") => {
-                if let Some(p) = caps.max_processes {
-                    set("pids.max", p.to_string())?;
-                }
-            }
-            (false, "cpu") => {
-                if let Some(c) = caps.cpu_percent {
-                    set("cpu.cfs_period_us", "100000".into())?;
-                    set("cpu.cfs_quota_us", (c as u64 * 1000).to_string())?;
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(dirs)
+/// One configured bind mount.
+pub(super) struct Bind {
+    /// Host path.
+    pub(super) source: CString,
+    /// Path in the zone, relative to its root.
+    pub(super) target: CString,
+    pub(super) readonly: bool,
+    pub(super) follow: bool,
 }
 
-/// Removes the zone's cgroups, once no process is left in them.
-pub(crate) fn remove_cgroups(name: &ZoneName) -> Result<()> {
-    for d in cgroup_dirs(name) {
-        if !d.exists() {
-            continue;
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match fs::remove_dir(&d) {
-                Ok(()) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) => {
-                    return Err(Error::os(
-                        Op::HaltZone,
-                        format!("{name}: cgroup {}", d.display()),
-                        e,
-                    ))
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn cstr(s: &str, what: &str) -> Result<CString> {
+fn cstr(s: &[u8], what: &str) -> Result<CString> {
     CString::new(s).map_err(|_| {
         Error::new(
             Op::BootZone,
@@ -171,98 +112,223 @@ fn cstr(s: &str, what: &str) -> Result<CString> {
     })
 }
 
-/// Which step of the child failed, reported with its errno over a pipe.
-const STEPS: &[&str] = &[
-    "wait for the parent",
-    "make mounts private",
-    "bind the root",
-    "mount /proc",
-    "enter the root",
-    "pivot_root",
-    "detach the old root",
-    "set the hostname",
-    "exec INIT",
-];
+/// The PATH INIT starts with.
+const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// Starts INIT in new namespaces, inside `cgroups`. Returns once INIT has
-/// been exec'd; on any failure the child is reaped and an error returned.
+impl Plan {
+    /// Prepares a boot of `cfg`: checks the mount sources, makes the
+    /// mount points and hull's own `/proc`, `/dev` and `/sys` inside the
+    /// root without following any link there, opens the console, builds
+    /// the seccomp programs, argv and environment.
+    pub(crate) fn new(cfg: &ZoneConfig) -> Result<Plan> {
+        let name = &cfg.name;
+        let object = |what: &str| format!("{name}: {what}");
+        let root = cfg.zonepath.join("root");
+        let owner = cfg.userns.map(|u| (u.host_uid, u.host_gid));
+        let rootfd =
+            paths::open_dir(&root).map_err(|e| Error::os(Op::BootZone, object("root"), e))?;
+        let refuse = |what: String, e: std::io::Error| match e.raw_os_error() {
+            None if e.kind() != std::io::ErrorKind::NotFound => Error::new(
+                Op::BootZone,
+                object(&what),
+                ErrorKind::InvalidArgument(e.to_string()),
+            ),
+            _ => Error::os(Op::BootZone, object(&what), e),
+        };
+        for dir in ["proc", "dev", "sys"] {
+            paths::make_dirs_in(rootfd.as_fd(), Path::new(dir), owner)
+                .map_err(|e| refuse(format!("/{dir}"), e))?;
+        }
+        let mut binds = Vec::new();
+        for m in &cfg.mounts {
+            let meta = std::fs::symlink_metadata(&m.source).map_err(|e| {
+                Error::os(
+                    Op::BootZone,
+                    object(&format!("mount {}", m.source.display())),
+                    e,
+                )
+            })?;
+            let is_dir = if meta.file_type().is_symlink() {
+                if !m.follow_symlinks {
+                    return Err(Error::new(
+                        Op::BootZone,
+                        object(&format!("mount {}", m.source.display())),
+                        ErrorKind::InvalidArgument(
+                            "the source is a symbolic link (set follow_symlinks to allow it)"
+                                .into(),
+                        ),
+                    ));
+                }
+                std::fs::metadata(&m.source)
+                    .map(|m| m.is_dir())
+                    .unwrap_or(false)
+            } else {
+                meta.is_dir()
+            };
+            if !is_dir {
+                return Err(Error::new(
+                    Op::BootZone,
+                    object(&format!("mount {}", m.source.display())),
+                    ErrorKind::InvalidArgument("the source is not a directory".into()),
+                ));
+            }
+            let rel = m.target.strip_prefix("/").unwrap_or(&m.target);
+            paths::make_dirs_in(rootfd.as_fd(), rel, owner)
+                .map_err(|e| refuse(format!("mount target {}", m.target.display()), e))?;
+            binds.push(Bind {
+                source: cstr(m.source.as_os_str().as_bytes(), "mount source")?,
+                target: cstr(rel.as_os_str().as_bytes(), "mount target")?,
+                readonly: m.readonly,
+                follow: m.follow_symlinks,
+            });
+        }
+        let console = open_console(cfg)?;
+        let keep_caps = match &cfg.limitpriv {
+            Some(l) => caps::mask(l)?,
+            None => caps::default_mask(),
+        };
+        let seccomp = if cfg.seccomp {
+            seccomp::programs().map_err(|e| {
+                Error::new(
+                    Op::BootZone,
+                    object("seccomp filter"),
+                    ErrorKind::Unsupported("a seccomp filter for this architecture"),
+                )
+                .with_detail(&e.to_string())
+            })?
+        } else {
+            Vec::new()
+        };
+        let argv: Vec<CString> = cfg
+            .init
+            .iter()
+            .map(|a| cstr(a.as_bytes(), "init argument"))
+            .collect::<Result<_>>()?;
+        let mut env = vec![
+            cstr(PATH.as_bytes(), "PATH")?,
+            cstr(format!("HOSTNAME={name}").as_bytes(), "hostname")?,
+        ];
+        for (k, v) in &cfg.env {
+            if k != "PATH" && k != "HOSTNAME" {
+                env.push(cstr(format!("{k}={v}").as_bytes(), "env")?);
+            } else {
+                env.retain(|e| !e.as_bytes().starts_with(format!("{k}=").as_bytes()));
+                env.push(cstr(format!("{k}={v}").as_bytes(), "env")?);
+            }
+        }
+        let nul = |v: &[CString]| {
+            v.iter()
+                .map(|a| a.as_ptr())
+                .chain(std::iter::once(std::ptr::null()))
+                .collect()
+        };
+        Ok(Plan {
+            root: cstr(root.as_os_str().as_bytes(), "zone root")?,
+            hostname: name.as_str().as_bytes().to_vec(),
+            binds,
+            userns: cfg.userns.is_some(),
+            console,
+            keep_caps,
+            last_cap: caps::last_cap(),
+            seccomp,
+            init: cstr(cfg.init[0].as_bytes(), "init")?,
+            argv_ptrs: nul(&argv),
+            envp: nul(&env),
+            _argv: argv,
+            _env: env,
+        })
+    }
+}
+
+/// Opens INIT's console: `None` to inherit the caller's stdio.
+fn open_console(cfg: &ZoneConfig) -> Result<Option<ConsoleFds>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let object = |p: &Path| format!("{}: console {}", cfg.name, p.display());
+    let null = || {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")
+            .map(OwnedFd::from)
+            .map_err(|e| Error::os(Op::BootZone, object(Path::new("/dev/null")), e))
+    };
+    let log = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(p)
+            .map(OwnedFd::from)
+            .map_err(|e| Error::os(Op::BootZone, object(p), e))
+    };
+    let (input, output) = match &cfg.console {
+        Console::Inherit => return Ok(None),
+        Console::Null => (null()?, null()?),
+        Console::Log => (null()?, log(&cfg.zonepath.join("console.log"))?),
+        Console::File(p) => (null()?, log(p)?),
+    };
+    Ok(Some(ConsoleFds { input, output }))
+}
+
+/// A child that is killed and reaped if dropped before it is handed over.
+struct Child(i32);
+
+impl Child {
+    fn into_pid(self) -> i32 {
+        let pid = self.0;
+        std::mem::forget(self);
+        pid
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is our child, not yet reaped; reaped once here.
+        unsafe {
+            libc::kill(self.0, libc::SIGKILL);
+            libc::waitpid(self.0, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: a valid 2-int array; O_CLOEXEC so exec closes both ends.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both fds were just made and are owned by no one else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Starts INIT in new namespaces, inside `cgroups`: the child waits until
+/// the parent has written its id maps (user namespace), put it in its
+/// cgroups and run `before_start` (handing over links); then it confines
+/// itself and execs INIT. Returns once INIT runs; on any failure the child
+/// is killed and reaped and an error names the step that failed.
 pub(crate) fn spawn(
-    name: &ZoneName,
-    root: &Path,
-    init: &[String],
-    mounts: &[super::FsMount],
+    plan: &Plan,
+    cfg: &ZoneConfig,
     cgroups: &[PathBuf],
     before_start: impl FnOnce(i32) -> Result<()>,
 ) -> Result<InitProc> {
+    let name = &cfg.name;
     let object = |what: &str| format!("{name}: {what}");
-    fs::create_dir_all(root.join("proc"))
-        .map_err(|e| Error::os(Op::BootZone, object("/proc"), e))?;
-    let c_root = cstr(root.to_str().unwrap_or(""), "zone root")?;
-    let c_proc = cstr(root.join("proc").to_str().unwrap_or(""), "zone /proc")?;
-    // Bind mounts: (source, target inside the root, read-only), targets made here.
-    let mut binds = Vec::new();
-    for m in mounts {
-        let target = root.join(m.target.strip_prefix("/").unwrap_or(&m.target));
-        if !m.source.is_dir() {
-            return Err(Error::new(
-                Op::BootZone,
-                object(&format!("mount {}", m.source.display())),
-                ErrorKind::NotFound,
-            ));
-        }
-        fs::create_dir_all(&target).map_err(|e| {
-            Error::os(
-                Op::BootZone,
-                object(&format!("mount point {}", target.display())),
-                e,
-            )
-        })?;
-        binds.push((
-            cstr(m.source.to_str().unwrap_or(""), "mount source")?,
-            cstr(target.to_str().unwrap_or(""), "mount target")?,
-            m.readonly,
-        ));
-    }
-    let c_init = cstr(&init[0], "init")?;
-    let c_args: Vec<CString> = init
-        .iter()
-        .map(|a| cstr(a, "init argument"))
-        .collect::<Result<_>>()?;
-    let mut argv: Vec<*const libc::c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
-    argv.push(std::ptr::null());
-    let env = [
-        CString::new("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin").unwrap(),
-        cstr(&format!("HOSTNAME={name}"), "hostname")?,
-    ];
-    let mut envp: Vec<*const libc::c_char> = env.iter().map(|a| a.as_ptr()).collect();
-    envp.push(std::ptr::null());
-    let hostname = name.as_str().as_bytes();
-    let (dot, proc_fs) = (c".", c"proc");
-
-    let mut err_pipe = [0; 2];
-    let mut go_pipe = [0; 2];
-    // SAFETY: two valid 2-int arrays; O_CLOEXEC so exec closes them.
-    let piped = unsafe {
-        libc::pipe2(err_pipe.as_mut_ptr(), libc::O_CLOEXEC) == 0
-            && libc::pipe2(go_pipe.as_mut_ptr(), libc::O_CLOEXEC) == 0
-    };
-    if !piped {
-        return Err(Error::os(
-            Op::BootZone,
-            object("pipe"),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let flags = libc::CLONE_NEWPID
+    let (report_r, report_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
+    let (go_r, go_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
+    let mut flags = libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
         | libc::CLONE_NEWIPC
         | libc::CLONE_NEWNET
         | libc::SIGCHLD;
+    if cfg.userns.is_some() {
+        flags |= libc::CLONE_NEWUSER;
+    }
     // SAFETY: clone without CLONE_VM and with a NULL stack behaves like
-    // fork: the child gets a copy of this address space. Everything it
-    // needs was built above; it makes only raw system calls (no allocation,
-    // no locks) until execve or _exit.
+    // fork: the child gets a copy of this address space, in which it runs
+    // `child::run` (async-signal-safe calls only) until execve or _exit.
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -274,179 +340,103 @@ pub(crate) fn spawn(
         )
     } as i32;
     if pid < 0 {
-        let e = std::io::Error::last_os_error();
-        // SAFETY: closing our own pipe fds.
-        unsafe {
-            [err_pipe[0], err_pipe[1], go_pipe[0], go_pipe[1]]
-                .iter()
-                .for_each(|fd| {
-                    libc::close(*fd);
-                })
-        };
-        return Err(Error::os(Op::BootZone, object("clone"), e));
+        return Err(Error::os(
+            Op::BootZone,
+            object("clone"),
+            std::io::Error::last_os_error(),
+        ));
     }
     if pid == 0 {
-        // The child: PID 1 of the new namespaces.
-        // SAFETY: only async-signal-safe system calls on memory prepared
-        // before the clone; every failure ends in _exit.
+        // SAFETY: closing the parent's ends in the child, once.
         unsafe {
-            let fail = |step: u8| -> ! {
-                let e = *libc::__errno_location();
-                let msg = [step, (e & 0xff) as u8, ((e >> 8) & 0xff) as u8];
-                libc::write(err_pipe[1], msg.as_ptr().cast(), 3);
-                libc::_exit(127)
-            };
-            libc::close(err_pipe[0]);
-            libc::close(go_pipe[1]);
-            let mut b = 0u8;
-            if libc::read(go_pipe[0], (&mut b as *mut u8).cast(), 1) != 1 {
-                fail(0)
-            }
-            if libc::mount(
-                std::ptr::null(),
-                c"/".as_ptr(),
-                std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
-                std::ptr::null(),
-            ) != 0
-            {
-                fail(1)
-            }
-            if libc::mount(
-                c_root.as_ptr(),
-                c_root.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND | libc::MS_REC,
-                std::ptr::null(),
-            ) != 0
-            {
-                fail(2)
-            }
-            for (src, dst, ro) in &binds {
-                if libc::mount(
-                    src.as_ptr(),
-                    dst.as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_BIND | libc::MS_REC,
-                    std::ptr::null(),
-                ) != 0
-                {
-                    fail(9)
-                }
-                if *ro
-                    && libc::mount(
-                        std::ptr::null(),
-                        dst.as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_REC,
-                        std::ptr::null(),
-                    ) != 0
-                {
-                    fail(9)
-                }
-            }
-            if libc::mount(
-                proc_fs.as_ptr(),
-                c_proc.as_ptr(),
-                proc_fs.as_ptr(),
-                libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-                std::ptr::null(),
-            ) != 0
-            {
-                fail(3)
-            }
-            if libc::chdir(c_root.as_ptr()) != 0 {
-                fail(4)
-            }
-            if libc::syscall(libc::SYS_pivot_root, dot.as_ptr(), dot.as_ptr()) != 0 {
-                fail(5)
-            }
-            if libc::umount2(dot.as_ptr(), libc::MNT_DETACH) != 0 {
-                fail(6)
-            }
-            let _ = libc::chdir(c"/".as_ptr());
-            if libc::sethostname(hostname.as_ptr().cast(), hostname.len()) != 0 {
-                fail(7)
-            }
-            // ETXTBSY: another process forked while INIT's file was open
-            // for writing, and still holds that fd until it execs. Wait it out.
-            let pause = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 10_000_000,
-            };
-            for _ in 0..300 {
-                libc::execve(c_init.as_ptr(), argv.as_ptr(), envp.as_ptr());
-                if *libc::__errno_location() != libc::ETXTBSY {
-                    break;
-                }
-                libc::nanosleep(&pause, std::ptr::null_mut());
-            }
-            fail(8)
+            libc::close(report_r.as_raw_fd());
+            libc::close(go_w.as_raw_fd());
+        }
+        child::run(plan, go_r.as_raw_fd(), report_w.as_raw_fd());
+    }
+    let child = Child(pid);
+    drop((go_r, report_w));
+    if let Some(u) = cfg.userns {
+        for (file, base) in [("uid_map", u.host_uid), ("gid_map", u.host_gid)] {
+            let p = format!("/proc/{pid}/{file}");
+            std::fs::write(&p, format!("0 {base} {}\n", u.count))
+                .map_err(|e| Error::os(Op::BootZone, object(&p), e))?;
         }
     }
-    // The parent.
-    // SAFETY: closing the child's ends of our pipes.
-    unsafe {
-        libc::close(err_pipe[1]);
-        libc::close(go_pipe[0]);
-    }
-    let reap = |pid: i32| {
-        // SAFETY: `pid` is our child; reaping it once.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            libc::waitpid(pid, std::ptr::null_mut(), 0);
-        }
-    };
     for d in cgroups {
-        if let Err(e) = fs::write(d.join("cgroup.procs"), pid.to_string()) {
-            reap(pid);
-            // SAFETY: our pipe fds, closed once.
-            unsafe {
-                libc::close(err_pipe[0]);
-                libc::close(go_pipe[1]);
-            }
-            return Err(Error::os(
-                Op::BootZone,
-                object(&format!("cgroup {}", d.display())),
-                e,
-            ));
-        }
+        std::fs::write(d.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| Error::os(Op::BootZone, object(&format!("cgroup {}", d.display())), e))?;
     }
-    if let Err(e) = before_start(pid) {
-        reap(pid);
-        // SAFETY: our pipe fds, closed once.
-        unsafe {
-            libc::close(err_pipe[0]);
-            libc::close(go_pipe[1]);
-        }
-        return Err(e);
-    }
+    before_start(pid)?;
     let start_time = stat(pid).map(|s| s.0).unwrap_or(0);
-    let mut msg = [0u8; 3];
-    // SAFETY: our pipe fds; `msg` is a writable 3-byte buffer.
-    let n = unsafe {
-        libc::write(go_pipe[1], [1u8].as_ptr().cast(), 1);
-        libc::close(go_pipe[1]);
-        let n = libc::read(err_pipe[0], msg.as_mut_ptr().cast(), 3);
-        libc::close(err_pipe[0]);
-        n
-    };
-    if n == 0 {
-        return Ok(InitProc { pid, start_time });
+    let mut go = std::fs::File::from(go_w);
+    go.write_all(&[1])
+        .map_err(|e| Error::os(Op::BootZone, object("start"), e))?;
+    drop(go);
+    let mut msg = [0u8; 6];
+    let mut report = std::fs::File::from(report_r);
+    match report.read_exact(&mut msg) {
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Ok(InitProc {
+                pid: child.into_pid(),
+                start_time,
+            })
+        }
+        Err(e) => return Err(Error::os(Op::BootZone, object("start"), e)),
+        Ok(()) => {}
     }
-    reap(pid);
-    let errno = msg[1] as i32 | (msg[2] as i32) << 8;
-    let step = STEPS.get(msg[0] as usize).copied().unwrap_or("start");
+    drop(child);
+    Err(failure(cfg, Failure::decode(msg)))
+}
+
+/// The error for a step the child reported.
+fn failure(cfg: &ZoneConfig, f: Option<Failure>) -> Error {
+    let name = &cfg.name;
+    let Some(f) = f else {
+        return Error::new(Op::BootZone, format!("{name}: start"), ErrorKind::Os);
+    };
+    let item = match f.step {
+        Step::MountSource => cfg
+            .mounts
+            .get(f.item as usize)
+            .map(|m| format!(" {}", m.source.display())),
+        Step::MountTarget | Step::BindMount => cfg
+            .mounts
+            .get(f.item as usize)
+            .map(|m| format!(" {}", m.target.display())),
+        Step::MaskPath => child::MASKED
+            .get(f.item as usize)
+            .map(|p| format!(" /{}", p.to_string_lossy())),
+        Step::ReadOnlyPath => child::READ_ONLY
+            .get(f.item as usize)
+            .map(|p| format!(" /{}", p.to_string_lossy())),
+        Step::MakeDevice => child::DEVICES
+            .get(f.item as usize)
+            .map(|p| format!(" /dev/{}", p.0.to_string_lossy())),
+        _ => None,
+    }
+    .unwrap_or_default();
     let mut e = Error::os(
         Op::BootZone,
-        object(step),
-        std::io::Error::from_raw_os_error(errno),
+        format!("{name}: {}{item}", f.step.describe()),
+        std::io::Error::from_raw_os_error(f.errno),
     );
-    if msg[0] == 8 && errno == libc::ENOENT {
-        e.kind = ErrorKind::NotFound;
-        e.object = format!("{name}: init {} (not in the zone's root)", init[0]);
+    match (f.step, f.errno) {
+        (Step::ExecInit, libc::ENOENT) => {
+            e.kind = ErrorKind::NotFound;
+            e.object = format!("{name}: init {} (not in the zone's root)", cfg.init[0]);
+        }
+        (Step::MountTarget, libc::ELOOP | libc::EXDEV) => {
+            e.kind = ErrorKind::InvalidArgument(
+                "a symbolic link in the zone's root is not followed".into(),
+            );
+        }
+        (Step::MountSource, libc::ELOOP) => {
+            e.kind = ErrorKind::InvalidArgument("the source is a symbolic link".into());
+        }
+        _ => {}
     }
-    Err(e)
+    e
 }
 
 /// Kills INIT (the pid namespace takes every other zone process with it)

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 pub mod fake;
+pub mod zone;
 
 /// Opens `/dev/kvm`, or says clearly that the test is skipped. With
 /// `HULL_REQUIRE_KVM` set (the README's test command sets it) a missing
