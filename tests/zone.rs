@@ -336,6 +336,41 @@ fn the_zone_lifecycle_example_runs_init_and_exits_with_its_status() {
         );
         assert!(!state.join(format!("{name}.zone")).exists());
     }
+    // --console null discards INIT's output; --console FILE appends it there;
+    // --userns runs the zone's root as an unprivileged host user.
+    let log = s.base.join("ex.log");
+    for (console, want_stdout) in [("null", ""), (log.to_str().unwrap(), "")] {
+        let out = Command::new(&bin)
+            .args([
+                "--name",
+                &name,
+                "--root",
+                s.image.to_str().unwrap(),
+                "--state-dir",
+            ])
+            .arg(&state)
+            .args(["--console", console, "--userns", "400000", "--"])
+            .args([
+                "/bin/sh",
+                "-c",
+                "echo uid $(id -u) owns $(stat -c %u /bin/busybox)",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want_stdout);
+    }
+    // Inside: uid 0, owning its files (host uid 400000 outside).
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "uid 0 owns 0\n");
+    for bad in [["--console", "relative.log"], ["--userns", "0"]] {
+        let out = Command::new(&bin)
+            .args(["--name", &name, "--root", "/x"])
+            .args(bad)
+            .args(["--", "/bin/sh"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
     assert_eq!(
         Command::new(&bin)
             .args(["--name", "global", "--root", "/", "--", "/bin/sh"])

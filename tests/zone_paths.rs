@@ -1,0 +1,223 @@
+//! Paths a zone's configuration or its tenant can influence never lead
+//! hull onto the host: zonepaths are normalized and never nested, an
+//! existing directory is never taken over, mount targets are resolved
+//! inside the zone's root without following links, read-only mounts are
+//! read-only all the way down, and the zone's cgroups are its own. Real
+//! zones, as root; skipped (and said so) without root or busybox.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use common::zone::{setup, zone_name};
+use hull::zone::{FsMount, State, ZoneConfig};
+use hull::ErrorKind;
+
+fn invalid(e: &hull::Error) -> bool {
+    matches!(e.kind, ErrorKind::InvalidArgument(_))
+}
+
+#[test]
+fn zonepaths_with_dot_dot_or_inside_another_zone_are_refused() {
+    let Some(s) = setup("paths_zonepath") else {
+        return;
+    };
+    let mut cfg = s.config(&zone_name("dotdot"), &["/bin/true"]);
+    cfg.zonepath = s.base.join("a/../../etc");
+    let e = s.zones.configure(&cfg).unwrap_err();
+    assert!(invalid(&e), "{e}");
+    cfg.zonepath = s.base.join("a/./b");
+    assert!(invalid(&s.zones.configure(&cfg).unwrap_err()));
+
+    let outer = s.config(&zone_name("outer"), &["/bin/true"]);
+    s.zones.configure(&outer).unwrap();
+    let mut inner = s.config(&zone_name("inner"), &["/bin/true"]);
+    inner.zonepath = outer.zonepath.join("root/inner");
+    let e = s.zones.configure(&inner).unwrap_err();
+    assert!(
+        invalid(&e) && e.to_string().contains("inside or contains"),
+        "{e}"
+    );
+    let mut around = s.config(&zone_name("around"), &["/bin/true"]);
+    around.zonepath = s.base.clone();
+    assert!(invalid(&s.zones.configure(&around).unwrap_err()));
+    assert_eq!(
+        s.zones.list().unwrap().len(),
+        1,
+        "only the first was recorded"
+    );
+}
+
+#[test]
+fn an_existing_non_empty_zonepath_is_refused_and_left_untouched() {
+    let Some(s) = setup("paths_existing") else {
+        return;
+    };
+    let cfg = s.config(&zone_name("existing"), &["/bin/true"]);
+    std::fs::create_dir_all(&cfg.zonepath).unwrap();
+    std::fs::write(cfg.zonepath.join("precious"), "keep").unwrap();
+    std::fs::set_permissions(&cfg.zonepath, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.zones.configure(&cfg).unwrap();
+    let e = s.zones.install(&cfg.name, &s.image).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(s.zones.state(&cfg.name).unwrap(), State::Configured);
+    assert_eq!(
+        std::fs::read_to_string(cfg.zonepath.join("precious")).unwrap(),
+        "keep"
+    );
+    assert!(!cfg.zonepath.join("root").exists());
+    let mode = std::fs::metadata(&cfg.zonepath)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "never chmodded");
+    // A symlink in the zonepath's place is refused too.
+    let link = s.config(&zone_name("linked"), &["/bin/true"]);
+    std::os::unix::fs::symlink(s.base.join("elsewhere"), &link.zonepath).unwrap();
+    std::fs::create_dir(s.base.join("elsewhere")).unwrap();
+    s.zones.configure(&link).unwrap();
+    assert_eq!(
+        s.zones.install(&link.name, &s.image).unwrap_err().kind,
+        ErrorKind::AlreadyExists
+    );
+    assert!(std::fs::read_dir(s.base.join("elsewhere"))
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+/// A zone whose root has `/data` planted as a symlink to a host directory,
+/// and a configured mount onto `target`.
+fn planted(s: &common::zone::Setup, tag: &str, target: &str) -> (ZoneConfig, std::path::PathBuf) {
+    let host = s.base.join(format!("host-{tag}"));
+    std::fs::create_dir_all(&host).unwrap();
+    let src = s.base.join(format!("src-{tag}"));
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("payload"), "from the mount").unwrap();
+    let mut cfg = s.config(&zone_name(tag), &["/bin/sh", "-c", "ls -R / > /dev/null"]);
+    cfg.mounts = vec![FsMount {
+        source: src,
+        target: target.into(),
+        readonly: false,
+        follow_symlinks: false,
+    }];
+    let name = s.installed(&cfg);
+    // The tenant plants a link in its own root, pointing at the host.
+    std::os::unix::fs::symlink(&host, cfg.zonepath.join("root/data")).unwrap();
+    assert_eq!(name, cfg.name);
+    (cfg, host)
+}
+
+#[test]
+fn a_mount_target_through_a_planted_symlink_is_refused_and_the_host_untouched() {
+    let Some(s) = setup("paths_target") else {
+        return;
+    };
+    for (tag, target) in [("below", "/data/sub"), ("at", "/data")] {
+        let (cfg, host) = planted(&s, tag, target);
+        let e = s.zones.boot(&cfg.name).unwrap_err();
+        assert!(invalid(&e), "{tag}: {e}");
+        assert!(e.to_string().contains("/data"), "{e}");
+        assert_eq!(s.zones.state(&cfg.name).unwrap(), State::Installed);
+        assert!(
+            std::fs::read_dir(&host).unwrap().next().is_none(),
+            "{tag}: nothing made or mounted in the host directory"
+        );
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts.contains(host.to_str().unwrap()),
+            "{tag}: nothing mounted on the host"
+        );
+    }
+}
+
+#[test]
+fn a_read_only_mount_is_read_only_in_its_submounts_too() {
+    let Some(s) = setup("paths_rosub") else {
+        return;
+    };
+    let data = s.base.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    // A submount on the host: a tmpfs at data/sub.
+    assert!(Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m", "hulltest"])
+        .arg(data.join("sub"))
+        .status()
+        .unwrap()
+        .success());
+    let script =
+        "if echo x > /data/top 2>/dev/null; then echo top=rw; else echo top=ro; fi > /out; \
+        if echo x > /data/sub/inner 2>/dev/null; then echo sub=rw; else echo sub=ro; fi >> /out";
+    let mut cfg = s.config(&zone_name("rosub"), &["/bin/sh", "-c", script]);
+    cfg.mounts = vec![FsMount {
+        source: data.clone(),
+        target: "/data".into(),
+        readonly: true,
+        follow_symlinks: false,
+    }];
+    let (code, out) = s.run(&cfg);
+    let written = data.join("sub/inner").exists() || data.join("top").exists();
+    Command::new("umount")
+        .arg(data.join("sub"))
+        .status()
+        .unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out, "top=ro\nsub=ro\n");
+    assert!(!written);
+}
+
+#[test]
+fn a_symlinked_mount_source_is_refused_unless_the_config_allows_it() {
+    let Some(s) = setup("paths_source") else {
+        return;
+    };
+    let real = s.base.join("real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::write(real.join("f"), "real\n").unwrap();
+    let link = s.base.join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let mut cfg = s.config(&zone_name("srclink"), &["/bin/sh", "-c", "cat /m/f > /out"]);
+    cfg.mounts = vec![FsMount {
+        source: link.clone(),
+        target: "/m".into(),
+        readonly: true,
+        follow_symlinks: false,
+    }];
+    let name = s.installed(&cfg);
+    let e = s.zones.boot(&name).unwrap_err();
+    assert!(
+        invalid(&e) && e.to_string().contains("symbolic link"),
+        "{e}"
+    );
+    let mut ok = s.config(
+        &zone_name("srclink2"),
+        &["/bin/sh", "-c", "cat /m/f > /out"],
+    );
+    ok.mounts = vec![FsMount {
+        source: link,
+        target: "/m".into(),
+        readonly: true,
+        follow_symlinks: true,
+    }];
+    assert_eq!(s.run(&ok).1, "real\n");
+}
+
+#[test]
+fn mount_targets_on_hulls_own_system_dirs_are_refused() {
+    let Some(s) = setup("paths_sysdirs") else {
+        return;
+    };
+    for t in ["/proc/sys", "/dev", "/sys/x", "/"] {
+        let mut cfg = s.config(&zone_name("sysdir"), &["/bin/true"]);
+        cfg.mounts = vec![FsMount {
+            source: s.base.clone(),
+            target: t.into(),
+            readonly: false,
+            follow_symlinks: false,
+        }];
+        assert!(invalid(&s.zones.configure(&cfg).unwrap_err()), "{t}");
+    }
+    assert!(Path::new(&s.base).exists());
+}
