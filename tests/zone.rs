@@ -258,14 +258,7 @@ fn the_zone_lifecycle_example_runs_init_and_exits_with_its_status() {
     let Some(s) = setup("zone_example") else {
         return;
     };
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/zone_lifecycle");
-    assert!(bin.exists(), "{} is missing", bin.display());
+    let bin = common::zone::example();
     let state = s.base.join("ex-state");
     let name = zone_name("ex");
     let out = Command::new(&bin)

@@ -10,21 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::zone::{no_cgroups_for, setup, zone_name};
+use common::zone::{example, no_cgroups_for, setup, zone_name};
 use hull::zone::{State, Zones};
 use hull::ErrorKind;
-
-fn example() -> PathBuf {
-    let bin = std::env::current_exe().unwrap();
-    let bin = bin
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/zone_lifecycle");
-    assert!(bin.exists(), "{} is missing", bin.display());
-    bin
-}
 
 #[test]
 fn a_zone_survives_the_removal_of_its_callers_systemd_and_unified_cgroups() {

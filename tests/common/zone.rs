@@ -83,6 +83,19 @@ impl Drop for Setup {
     }
 }
 
+/// The `zone_lifecycle` example, built by cargo for the integration tests.
+pub fn example() -> PathBuf {
+    let bin = std::env::current_exe().unwrap();
+    let bin = bin
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/zone_lifecycle");
+    assert!(bin.exists(), "{} is missing", bin.display());
+    bin
+}
+
 /// A zone name unique to this test process.
 pub fn zone_name(tag: &str) -> String {
     format!("hull-{tag}-{}", std::process::id())
