@@ -65,6 +65,8 @@ mod paths;
 mod run;
 #[cfg(target_os = "linux")]
 pub mod seccomp;
+#[cfg(target_os = "linux")]
+mod xattr;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
