@@ -61,6 +61,29 @@ fn zone_root_holds_only_dockers_capabilities_and_no_caller_signal_dispositions()
     assert_eq!(status_field(&out, "SigIgn"), "0000000000000000");
     assert_eq!(status_field(&out, "SigBlk"), "0000000000000000");
     assert_eq!(status_field(&out, "Seccomp"), "2", "a seccomp filter is on");
+    assert_eq!(status_field(&out, "Umask"), "0022");
+}
+
+#[test]
+fn init_leads_its_own_session_without_the_callers_terminal() {
+    let Some(s) = setup("confine_session") else {
+        return;
+    };
+    let mut cfg = s.config(&zone_name("session"), &["/bin/cat", "/proc/self/stat"]);
+    let log = s.base.join("session.log");
+    cfg.console = hull::zone::Console::File(log.clone());
+    let (code, _) = s.run(&cfg);
+    let stat = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(code, 0, "{stat}");
+    // pid (comm) state ppid pgrp session tty_nr ...
+    let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..]
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        (f[2], f[3], f[4]),
+        ("1", "1", "0"),
+        "pgrp 1, session 1, no tty: {stat}"
+    );
 }
 
 #[test]

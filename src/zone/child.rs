@@ -44,6 +44,7 @@ pub(crate) enum Step {
     PivotRoot,
     DetachOldRoot,
     SetHostname,
+    NewSession,
     Console,
     ResetSignals,
     DropBounding,
@@ -54,7 +55,7 @@ pub(crate) enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 28] = [
+    const ALL: [Step; 29] = [
         Step::WaitForParent,
         Step::CgroupNamespace,
         Step::PrivateMounts,
@@ -76,6 +77,7 @@ impl Step {
         Step::PivotRoot,
         Step::DetachOldRoot,
         Step::SetHostname,
+        Step::NewSession,
         Step::Console,
         Step::ResetSignals,
         Step::DropBounding,
@@ -114,6 +116,7 @@ impl Step {
             Step::PivotRoot => "pivot_root",
             Step::DetachOldRoot => "detach the old root",
             Step::SetHostname => "set the hostname",
+            Step::NewSession => "start a new session",
             Step::Console => "connect the console",
             Step::ResetSignals => "reset signal dispositions",
             Step::DropBounding => "drop capabilities from the bounding set",
@@ -368,6 +371,14 @@ fn steps(plan: &Plan, go: i32) -> Res {
     // SAFETY: hostname points to `len` bytes of the plan.
     let r = unsafe { libc::sethostname(plan.hostname.as_ptr().cast(), plan.hostname.len()) };
     check(r as i64, Step::SetHostname, 0)?;
+    // A session of its own, without the caller's controlling terminal (a
+    // zone opening /dev/tty would otherwise reach the operator's), and the
+    // usual umask rather than the caller's.
+    // SAFETY: plain system calls.
+    let r = unsafe { libc::setsid() };
+    check(r as i64, Step::NewSession, 0)?;
+    // SAFETY: as above; umask cannot fail.
+    unsafe { libc::umask(0o022) };
     console(plan)?;
     reset_signals()?;
     drop_privileges(plan)?;
