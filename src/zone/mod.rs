@@ -30,7 +30,7 @@
 //! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
 //! | cgroups | its own `hull/<zone>` in every hierarchy (it leaves the caller's, `name=systemd` included), seen through a cgroup namespace |
 //! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners |
-//! | what it inherits | no fd beyond 0–2 (`close_range`), every signal at its default and none blocked, an environment of `PATH`, `HOSTNAME` and the configured `env`; stdio per [`Console`] |
+//! | what it inherits | no fd beyond 0–2 (`close_range`), every signal at its default and none blocked, an environment of `PATH`, `HOSTNAME` and the configured `env`, a session of its own (no controlling terminal of the caller's), umask 022; stdio per [`Console`] |
 //! | paths | zonepaths absolute, normalized, never nested and made by hull; mount targets resolved inside the root with `openat2(RESOLVE_IN_ROOT \| RESOLVE_NO_SYMLINKS)` and mounted by descriptor; read-only mounts recursive (`mount_setattr(AT_RECURSIVE)`); symlinked sources refused unless `follow_symlinks` |
 //!
 //! ```no_run
