@@ -59,52 +59,57 @@
 //! | 20 | `fsmount` | EPERM | always | x86_64, aarch64 | New mount API: make a configured filesystem mountable. |
 //! | 21 | `fspick` | EPERM | always | x86_64, aarch64 | New mount API: reconfigure a mounted filesystem, as mount -o remount. |
 //! | 22 | `mount_setattr` | EPERM | always | x86_64, aarch64 | New mount API: change a mount tree's flags, propagation or ID mapping. |
-//! | 23 | `open_by_handle_at` | EPERM | always | x86_64, aarch64 | Open any file of a mounted filesystem by handle, outside the zone's root (the 2014 shocker escape). |
-//! | 24 | `name_to_handle_at` | EPERM | always | x86_64, aarch64 | Get the file handles open_by_handle_at takes; Docker allows it, hull does not (systemd may log its refusal). |
-//! | 25 | `bpf` | EPERM | always | x86_64, aarch64 | Load eBPF programs: verifier bugs are a standing source of kernel exploits, tracing programs read kernel memory. |
-//! | 26 | `perf_event_open` | EPERM | always | x86_64, aarch64 | Sample the host kernel and other tenants sharing its CPUs; a large attack surface. |
-//! | 27 | `lookup_dcookie` | EPERM | always | x86_64, aarch64 | Turn oprofile cookies into host paths (gone from recent kernels). |
-//! | 28 | `fanotify_init` | EPERM | always | x86_64, aarch64 | Watch or block every access to a whole filesystem, host files on it included. |
-//! | 29 | `syslog` | EPERM | always | x86_64, aarch64 | Read or clear the host kernel log (addresses that defeat KASLR, other tenants' events), set the console level. |
-//! | 30 | `add_key` | EPERM | always | x86_64, aarch64 | Add keys to kernel keyrings, which are per uid and not namespaced: shared with the host's root. |
-//! | 31 | `request_key` | EPERM | always | x86_64, aarch64 | Look up keys in keyrings shared with the host, or make the kernel run its key upcall. |
-//! | 32 | `keyctl` | EPERM | always | x86_64, aarch64 | Read, change or revoke keys in keyrings shared with the host. |
-//! | 33 | `userfaultfd` | EPERM | always | x86_64, aarch64 | Pause a kernel access to user memory at will, the usual way exploits win kernel races. |
-//! | 34 | `process_vm_readv` | EPERM | always | x86_64, aarch64 | Read another process's memory; Docker allows it on Linux 4.8 and later, hull does not (ptrace stays allowed). |
-//! | 35 | `process_vm_writev` | EPERM | always | x86_64, aarch64 | Write another process's memory; Docker allows it on Linux 4.8 and later, hull does not (ptrace stays allowed). |
-//! | 36 | `kcmp` | EPERM | always | x86_64, aarch64 | Compare two processes' kernel objects, leaking the order of kernel pointers. |
-//! | 37 | `pidfd_getfd` | EPERM | always | x86_64, aarch64 | Copy a file descriptor out of another process. |
-//! | 38 | `process_madvise` | EPERM | always | x86_64, aarch64 | Reclaim or otherwise advise on another process's memory. |
-//! | 39 | `mbind` | EPERM | always | x86_64, aarch64 | Bind memory to chosen NUMA nodes, against the placement the host gives tenants and VMs. |
-//! | 40 | `set_mempolicy` | EPERM | always | x86_64, aarch64 | Set a NUMA policy against the placement the host gives tenants and VMs. |
-//! | 41 | `get_mempolicy` | EPERM | always | x86_64, aarch64 | Read the host's NUMA layout and policies (Docker denies it with mbind). |
-//! | 42 | `set_mempolicy_home_node` | EPERM | always | x86_64, aarch64 | Set the home NUMA node of memory ranges. |
-//! | 43 | `migrate_pages` | EPERM | always | x86_64, aarch64 | Move a process's memory between NUMA nodes. |
-//! | 44 | `move_pages` | EPERM | always | x86_64, aarch64 | Move pages of a process between NUMA nodes, or read where they are. |
-//! | 45 | `io_uring_setup` | EPERM | always | x86_64, aarch64 | Open io_uring, a second system-call interface this filter cannot see into and a steady source of kernel exploits. |
-//! | 46 | `io_uring_enter` | EPERM | always | x86_64, aarch64 | Submit io_uring work (see io_uring_setup). |
-//! | 47 | `io_uring_register` | EPERM | always | x86_64, aarch64 | Register io_uring buffers and files (see io_uring_setup). |
-//! | 48 | `settimeofday` | EPERM | always | x86_64, aarch64 | Set the host's clock, which every zone shares. |
-//! | 49 | `clock_settime` | EPERM | always | x86_64, aarch64 | Set the host's clock, which every zone shares. |
-//! | 50 | `stime` | EPERM | always | — | Set the host's clock; i386 only, so no x86_64 or aarch64 number. |
-//! | 51 | `swapon` | EPERM | always | x86_64, aarch64 | Add swap to the host. |
-//! | 52 | `swapoff` | EPERM | always | x86_64, aarch64 | Remove the host's swap. |
-//! | 53 | `acct` | EPERM | always | x86_64, aarch64 | Turn the host's process accounting on or off. |
-//! | 54 | `quotactl` | EPERM | always | x86_64, aarch64 | Change or turn off disk quotas of filesystems shared with others. |
-//! | 55 | `quotactl_fd` | EPERM | always | x86_64, aarch64 | Change or turn off disk quotas of filesystems shared with others. |
-//! | 56 | `vhangup` | EPERM | always | x86_64, aarch64 | Hang up the terminal, a console the host may also hold. |
-//! | 57 | `iopl` | EPERM | always | x86_64 | Raise the I/O privilege level: every host I/O port. |
-//! | 58 | `ioperm` | EPERM | always | x86_64 | Reach chosen host I/O ports. |
-//! | 59 | `nfsservctl` | EPERM | always | x86_64, aarch64 | Control the kernel NFS server (removed in Linux 3.1). |
-//! | 60 | `uselib` | EPERM | always | x86_64 | Load an a.out library: old, little-used kernel code. |
-//! | 61 | `ustat` | EPERM | always | x86_64 | Query filesystems by device number (obsolete). |
-//! | 62 | `sysfs` | EPERM | always | x86_64 | List filesystem types (obsolete). |
-//! | 63 | `_sysctl` | EPERM | always | x86_64 | Binary sysctl interface, removed in Linux 5.5. |
-//! | 64 | `vm86` | EPERM | always | — | Virtual-8086 mode; i386 only, so no x86_64 or aarch64 number. |
-//! | 65 | `vm86old` | EPERM | always | — | Virtual-8086 mode; i386 only, so no x86_64 or aarch64 number. |
-//! | 66 | `personality` | EPERM | arg0 not in {0, 0x8, 0x20000, 0x20008, 0xffffffff} | x86_64, aarch64 | Set execution domains that weaken mitigations (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE); the query and Linux personas stay. |
-//! | 67 | `socket` | EPERM | arg0 in {38, 40} | x86_64, aarch64 | AF_VSOCK (40) is not namespaced: reach the host's and its VMs' vsock services; AF_ALG (38) opens the kernel crypto API. |
-//! | 68 | `clone3` | ENOSYS | always | x86_64, aarch64 | Its flags are in memory the filter cannot read; ENOSYS makes glibc 2.34 and later fall back to clone. |
+//! | 23 | `open_tree_attr` | EPERM | always | x86_64, aarch64 | New mount API (Linux 6.15): clone a mount tree and change its flags in one call (a read-write copy of /proc/sys, say). |
+//! | 24 | `open_by_handle_at` | EPERM | always | x86_64, aarch64 | Open any file of a mounted filesystem by handle, outside the zone's root (the 2014 shocker escape). |
+//! | 25 | `name_to_handle_at` | EPERM | always | x86_64, aarch64 | Get the file handles open_by_handle_at takes; Docker allows it, hull does not (systemd may log its refusal). |
+//! | 26 | `bpf` | EPERM | always | x86_64, aarch64 | Load eBPF programs: verifier bugs are a standing source of kernel exploits, tracing programs read kernel memory. |
+//! | 27 | `perf_event_open` | EPERM | always | x86_64, aarch64 | Sample the host kernel and other tenants sharing its CPUs; a large attack surface. |
+//! | 28 | `lookup_dcookie` | EPERM | always | x86_64, aarch64 | Turn oprofile cookies into host paths (gone from recent kernels). |
+//! | 29 | `fanotify_init` | EPERM | always | x86_64, aarch64 | Watch or block every access to a whole filesystem, host files on it included. |
+//! | 30 | `syslog` | EPERM | always | x86_64, aarch64 | Read or clear the host kernel log (addresses that defeat KASLR, other tenants' events), set the console level. |
+//! | 31 | `add_key` | EPERM | always | x86_64, aarch64 | Add keys to kernel keyrings, which are per uid and not namespaced: shared with the host's root. |
+//! | 32 | `request_key` | EPERM | always | x86_64, aarch64 | Look up keys in keyrings shared with the host, or make the kernel run its key upcall. |
+//! | 33 | `keyctl` | EPERM | always | x86_64, aarch64 | Read, change or revoke keys in keyrings shared with the host. |
+//! | 34 | `userfaultfd` | EPERM | always | x86_64, aarch64 | Pause a kernel access to user memory at will, the usual way exploits win kernel races. |
+//! | 35 | `process_vm_readv` | EPERM | always | x86_64, aarch64 | Read another process's memory; Docker allows it on Linux 4.8 and later, hull does not (ptrace stays allowed). |
+//! | 36 | `process_vm_writev` | EPERM | always | x86_64, aarch64 | Write another process's memory; Docker allows it on Linux 4.8 and later, hull does not (ptrace stays allowed). |
+//! | 37 | `kcmp` | EPERM | always | x86_64, aarch64 | Compare two processes' kernel objects, leaking the order of kernel pointers. |
+//! | 38 | `pidfd_getfd` | EPERM | always | x86_64, aarch64 | Copy a file descriptor out of another process. |
+//! | 39 | `process_madvise` | EPERM | always | x86_64, aarch64 | Reclaim or otherwise advise on another process's memory. |
+//! | 40 | `mbind` | EPERM | always | x86_64, aarch64 | Bind memory to chosen NUMA nodes, against the placement the host gives tenants and VMs. |
+//! | 41 | `set_mempolicy` | EPERM | always | x86_64, aarch64 | Set a NUMA policy against the placement the host gives tenants and VMs. |
+//! | 42 | `get_mempolicy` | EPERM | always | x86_64, aarch64 | Read the host's NUMA layout and policies (Docker denies it with mbind). |
+//! | 43 | `set_mempolicy_home_node` | EPERM | always | x86_64, aarch64 | Set the home NUMA node of memory ranges. |
+//! | 44 | `migrate_pages` | EPERM | always | x86_64, aarch64 | Move a process's memory between NUMA nodes. |
+//! | 45 | `move_pages` | EPERM | always | x86_64, aarch64 | Move pages of a process between NUMA nodes, or read where they are. |
+//! | 46 | `io_uring_setup` | EPERM | always | x86_64, aarch64 | Open io_uring, a second system-call interface this filter cannot see into and a steady source of kernel exploits. |
+//! | 47 | `io_uring_enter` | EPERM | always | x86_64, aarch64 | Submit io_uring work (see io_uring_setup). |
+//! | 48 | `io_uring_register` | EPERM | always | x86_64, aarch64 | Register io_uring buffers and files (see io_uring_setup). |
+//! | 49 | `settimeofday` | EPERM | always | x86_64, aarch64 | Set the host's clock, which every zone shares. |
+//! | 50 | `clock_settime` | EPERM | always | x86_64, aarch64 | Set the host's clock, which every zone shares. |
+//! | 51 | `stime` | EPERM | always | — | Set the host's clock; i386 only, so no x86_64 or aarch64 number. |
+//! | 52 | `swapon` | EPERM | always | x86_64, aarch64 | Add swap to the host. |
+//! | 53 | `swapoff` | EPERM | always | x86_64, aarch64 | Remove the host's swap. |
+//! | 54 | `acct` | EPERM | always | x86_64, aarch64 | Turn the host's process accounting on or off. |
+//! | 55 | `quotactl` | EPERM | always | x86_64, aarch64 | Change or turn off disk quotas of filesystems shared with others. |
+//! | 56 | `quotactl_fd` | EPERM | always | x86_64, aarch64 | Change or turn off disk quotas of filesystems shared with others. |
+//! | 57 | `vhangup` | EPERM | always | x86_64, aarch64 | Hang up the terminal, a console the host may also hold. |
+//! | 58 | `iopl` | EPERM | always | x86_64 | Raise the I/O privilege level: every host I/O port. |
+//! | 59 | `ioperm` | EPERM | always | x86_64 | Reach chosen host I/O ports. |
+//! | 60 | `nfsservctl` | EPERM | always | x86_64, aarch64 | Control the kernel NFS server (removed in Linux 3.1). |
+//! | 61 | `uselib` | EPERM | always | x86_64 | Load an a.out library: old, little-used kernel code. |
+//! | 62 | `ustat` | EPERM | always | x86_64 | Query filesystems by device number (obsolete). |
+//! | 63 | `sysfs` | EPERM | always | x86_64 | List filesystem types (obsolete). |
+//! | 64 | `_sysctl` | EPERM | always | x86_64 | Binary sysctl interface, removed in Linux 5.5. |
+//! | 65 | `vm86` | EPERM | always | — | Virtual-8086 mode; i386 only, so no x86_64 or aarch64 number. |
+//! | 66 | `vm86old` | EPERM | always | — | Virtual-8086 mode; i386 only, so no x86_64 or aarch64 number. |
+//! | 67 | `personality` | EPERM | arg0 not in {0, 0x8, 0x20000, 0x20008, 0xffffffff} | x86_64, aarch64 | Set execution domains that weaken mitigations (READ_IMPLIES_EXEC, ADDR_NO_RANDOMIZE); the query and Linux personas stay. |
+//! | 68 | `socket` | EPERM | arg0 in {38, 40} | x86_64, aarch64 | AF_VSOCK (40) is not namespaced: reach the host's and its VMs' vsock services; AF_ALG (38) opens the kernel crypto API. |
+//! | 69 | `clone3` | ENOSYS | always | x86_64, aarch64 | Its flags are in memory the filter cannot read; ENOSYS makes glibc 2.34 and later fall back to clone. |
+//!
+//! Then every call numbered [`FIRST_UNKNOWN`] or above (none in Linux 6.18)
+//! answers ENOSYS: a call a newer kernel adds is closed until it is
+//! reviewed here.
 //!
 //! # Compared with Docker's profile
 //!
@@ -291,6 +296,7 @@ pub const RULES: &[Denied] = &[
     always("fsmount", "New mount API: make a configured filesystem mountable."),
     always("fspick", "New mount API: reconfigure a mounted filesystem, as mount -o remount."),
     always("mount_setattr", "New mount API: change a mount tree's flags, propagation or ID mapping."),
+    always("open_tree_attr", "New mount API (Linux 6.15): clone a mount tree and change its flags in one call (a read-write copy of /proc/sys, say)."),
     always("open_by_handle_at", "Open any file of a mounted filesystem by handle, outside the zone's root (the 2014 shocker escape)."),
     always("name_to_handle_at", "Get the file handles open_by_handle_at takes; Docker allows it, hull does not (systemd may log its refusal)."),
     always("bpf", "Load eBPF programs: verifier bugs are a standing source of kernel exploits, tracing programs read kernel memory."),
@@ -380,6 +386,9 @@ fn native_number(name: &str) -> Option<i64> {
         "fsmount" => SYS_fsmount,
         "fspick" => SYS_fspick,
         "mount_setattr" => SYS_mount_setattr,
+        // Linux 6.15, 467 in both tables (x86_64 syscall_64.tbl and the
+        // generic unistd.h aarch64 uses); libc 0.2 has no constant yet.
+        "open_tree_attr" => 467,
         "open_by_handle_at" => SYS_open_by_handle_at,
         "name_to_handle_at" => SYS_name_to_handle_at,
         "bpf" => SYS_bpf,
@@ -587,7 +596,46 @@ pub(crate) fn programs() -> Result<Vec<BpfProgram>, BackendError> {
         ENOSYS_CALLS.iter().map(|&n| (n, When::Always)),
         libc::ENOSYS,
     )?;
-    Ok(vec![denied, enosys])
+    Ok(vec![denied, enosys, unknown_program()])
+}
+
+/// The first system call number hull has not reviewed: Linux 6.18 ends at
+/// 469 (`file_setattr`) on x86_64 and aarch64 alike. Every call numbered
+/// from here up answers ENOSYS, as on a kernel that lacks it, so a call a
+/// newer kernel adds stays closed until it is reviewed and this moves;
+/// x32's numbers (bit 30 set) are all above it too. Docker's allow-list
+/// has the same effect.
+pub const FIRST_UNKNOWN: u32 = 470;
+
+/// A four-instruction program: ENOSYS for a call numbered
+/// [`FIRST_UNKNOWN`] or above, allow otherwise. It needs no architecture
+/// check of its own: the first program kills a non-native call, and the
+/// kernel takes the most severe of all the filters' answers.
+fn unknown_program() -> BpfProgram {
+    unknown_from(FIRST_UNKNOWN)
+}
+
+/// The program of [`unknown_program`] with its threshold at `first`.
+fn unknown_from(first: u32) -> BpfProgram {
+    let insn = |code: u32, jt: u8, jf: u8, k: u32| seccompiler::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    };
+    vec![
+        // A = seccomp_data.nr
+        insn(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, 0),
+        // if A >= FIRST_UNKNOWN fall through, else skip one
+        insn(libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K, 0, 1, first),
+        insn(
+            libc::BPF_RET | libc::BPF_K,
+            0,
+            0,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+        insn(libc::BPF_RET | libc::BPF_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+    ]
 }
 
 /// Installs `programs` in the calling thread, in order, without setting
@@ -720,7 +768,11 @@ mod tests {
     #[test]
     fn programs_compile_for_this_architecture() {
         let programs = programs().expect("compile the zone filter");
-        assert_eq!(programs.len(), 2);
+        assert_eq!(
+            programs.len(),
+            3,
+            "EPERM list, ENOSYS calls, unknown numbers"
+        );
         for program in &programs {
             assert!(
                 program.len() > 3 && program.len() < 4096,
@@ -1009,9 +1061,10 @@ mod tests {
         SocketVsock,
         SocketVsockHighBits,
         X32InitModule,
+        OpenTreeAttr,
     }
 
-    const STEPS: [Step; 15] = [
+    const STEPS: [Step; 16] = [
         Step::AllPassed,
         Step::Install,
         Step::InitModule,
@@ -1027,6 +1080,7 @@ mod tests {
         Step::SocketVsock,
         Step::SocketVsockHighBits,
         Step::X32InitModule,
+        Step::OpenTreeAttr,
     ];
 
     /// Or'd into the exit status when x32 init_module got ENOSYS, not EPERM.
@@ -1043,6 +1097,11 @@ mod tests {
         // A null image: EFAULT or EINVAL if it ever reached the kernel.
         if !refused(sys(SYS_init_module, [0; 5]), EPERM) {
             return Step::InitModule as u8;
+        }
+        // open_tree_attr(-1, NULL, ...): EBADF or EFAULT if it ever reached
+        // the kernel (and ENOSYS before Linux 6.15), EPERM from the filter.
+        if !refused(sys(467, [-1, 0, 0, 0, 0]), EPERM) {
+            return Step::OpenTreeAttr as u8;
         }
         // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_SESSION_KEYRING (-3), no create.
         if !refused(sys(SYS_keyctl, [0, -3, 0, 0, 0]), EPERM) {
@@ -1135,6 +1194,41 @@ mod tests {
             };
             eprintln!("x32 init_module in the filtered child: {x32}");
         }
+    }
+
+    #[test]
+    fn calls_numbered_from_the_threshold_up_answer_enosys() {
+        if !is_root() {
+            eprintln!("SKIPPED calls_numbered_from_the_threshold_up_answer_enosys: needs root");
+            return;
+        }
+        // No call this kernel has is numbered FIRST_UNKNOWN or above, so
+        // the same program is proven with the threshold at getppid:
+        // getppid and everything above it answer ENOSYS, getpid (below) runs.
+        assert!(libc::SYS_getpid < libc::SYS_getppid);
+        let program = vec![unknown_from(libc::SYS_getppid as u32)];
+        // SAFETY: the child runs only raw system calls, then _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            let code = if install(&program).is_err() {
+                1
+            } else if sys(libc::SYS_getppid, [0; 5]) != (-1, libc::ENOSYS) {
+                2
+            } else if sys(libc::SYS_getpid, [0; 5]).0 <= 0 {
+                3
+            } else if sys(libc::SYS_getppid + 100, [0; 5]) != (-1, libc::ENOSYS) {
+                4
+            } else {
+                0
+            };
+            // SAFETY: ends the forked child without unwinding or atexit.
+            unsafe { libc::_exit(code) }
+        }
+        let status = reap(c_long::from(pid));
+        assert!(libc::WIFEXITED(status), "child wait status {status:#x}");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "step that failed");
+        assert_eq!(unknown_program()[1].k, FIRST_UNKNOWN);
     }
 
     #[cfg(target_arch = "x86_64")]
