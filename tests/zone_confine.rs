@@ -152,7 +152,15 @@ fn the_hosts_kmsg_cannot_be_made_or_read_and_the_seven_devices_work() {
         if echo x > /dev/full 2>/dev/null; then echo full=wrote; else echo full=ENOSPC; fi >> /out; \
         echo urandom=$(dd if=/dev/urandom bs=32 count=1 2>/dev/null | wc -c) random=$(dd if=/dev/random bs=32 count=1 2>/dev/null | wc -c) >> /out; \
         exec 3<>/dev/ptmx && echo pts=$(ls /dev/pts | tr '\\n' ' ') >> /out; \
+        for f in /dev/null /dev/urandom /proc/keys; do if chmod 666 $f 2>/dev/null; then echo chmod=done; else echo chmod=refused; fi; done | tr '\\n' ' ' >> /out; echo >> /out; \
         ls /dev | tr '\\n' ' ' >> /out";
+    for host in ["/dev/null", "/dev/urandom"] {
+        let mode = std::fs::metadata(host).unwrap().mode() & 0o7777;
+        assert_eq!(
+            mode, 0o666,
+            "{host}: the chmod probe below must be harmless"
+        );
+    }
     let (code, out) = s.run(&sh(&s, "dev", script));
     assert_eq!(code, 0, "{out}");
     let lines: Vec<&str> = out.lines().collect();
@@ -172,6 +180,9 @@ fn the_hosts_kmsg_cannot_be_made_or_read_and_the_seven_devices_work() {
         "full=ENOSPC",
         "urandom=32 random=32",
         "pts=0 ptmx",
+        // The nodes are the host's inodes: no chmod (0666 is what the host
+        // has, so a wrong success would change nothing).
+        "chmod=refused chmod=refused chmod=refused ",
     ];
     assert_eq!(&lines[3..3 + want.len()], &want, "{out}");
     let dev: Vec<&str> = lines[3 + want.len()].split_whitespace().collect();

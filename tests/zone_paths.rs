@@ -221,3 +221,107 @@ fn mount_targets_on_hulls_own_system_dirs_are_refused() {
     }
     assert!(Path::new(&s.base).exists());
 }
+
+#[test]
+fn an_operators_empty_zonepath_must_be_roots_and_closed_and_stay_so() {
+    let Some(s) = setup("paths_open") else { return };
+    // 0755: other host users could run the tenant's setuid files below it.
+    let open = s.config(&zone_name("open"), &["/bin/true"]);
+    std::fs::create_dir_all(&open.zonepath).unwrap();
+    std::fs::set_permissions(&open.zonepath, std::fs::Permissions::from_mode(0o755)).unwrap();
+    s.zones.configure(&open).unwrap();
+    let e = s.zones.install(&open.name, &s.image).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(s.zones.state(&open.name).unwrap(), State::Configured);
+    let mode = std::fs::metadata(&open.zonepath)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o755, "never chmodded");
+    // 0700 and root's: used as it is.
+    let closed = s.config(&zone_name("closed"), &["/bin/true"]);
+    std::fs::create_dir_all(&closed.zonepath).unwrap();
+    std::fs::set_permissions(&closed.zonepath, std::fs::Permissions::from_mode(0o700)).unwrap();
+    s.zones.configure(&closed).unwrap();
+    s.zones.install(&closed.name, &s.image).unwrap();
+    // Opened up after install: the boot is refused.
+    std::fs::set_permissions(&closed.zonepath, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let e = s.zones.boot(&closed.name).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(s.zones.state(&closed.name).unwrap(), State::Installed);
+}
+
+#[test]
+fn a_source_reached_through_a_symlinked_directory_is_refused_too() {
+    let Some(s) = setup("paths_midlink") else {
+        return;
+    };
+    // Another zone's tenant could have made `vol/pub` a link while it had
+    // vol mounted read-write; here it points at a harmless directory.
+    let real = s.base.join("real");
+    std::fs::create_dir_all(real.join("etc")).unwrap();
+    std::fs::write(real.join("etc/f"), "through the link\n").unwrap();
+    std::fs::create_dir_all(s.base.join("vol")).unwrap();
+    std::os::unix::fs::symlink(&real, s.base.join("vol/pub")).unwrap();
+    let mut cfg = s.config(&zone_name("midlink"), &["/bin/sh", "-c", "cat /m/f > /out"]);
+    cfg.mounts = vec![FsMount {
+        source: s.base.join("vol/pub/etc"),
+        target: "/m".into(),
+        readonly: true,
+        follow_symlinks: false,
+    }];
+    let name = s.installed(&cfg);
+    let e = s.zones.boot(&name).unwrap_err();
+    assert!(
+        invalid(&e) && e.to_string().contains("symbolic link"),
+        "{e}"
+    );
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+}
+
+#[test]
+fn nested_targets_overlapping_id_ranges_and_a_console_in_the_zonepath_are_refused() {
+    let Some(s) = setup("paths_config") else {
+        return;
+    };
+    let mut cfg = s.config(&zone_name("nested"), &["/bin/true"]);
+    let m = |t: &str| FsMount {
+        source: s.base.clone(),
+        target: t.into(),
+        readonly: false,
+        follow_symlinks: false,
+    };
+    cfg.mounts = vec![m("/a"), m("/a/b")];
+    assert!(invalid(&s.zones.configure(&cfg).unwrap_err()));
+    cfg.mounts = vec![];
+    cfg.console = hull::zone::Console::File(cfg.zonepath.join("root/log"));
+    assert!(invalid(&s.zones.configure(&cfg).unwrap_err()));
+
+    let ns = |uid: u32| hull::zone::UserNs {
+        host_uid: uid,
+        host_gid: uid,
+        count: 65536,
+    };
+    let mut a = s.config(&zone_name("rangea"), &["/bin/true"]);
+    a.userns = Some(ns(500_000));
+    s.zones.configure(&a).unwrap();
+    let mut b = s.config(&zone_name("rangeb"), &["/bin/true"]);
+    b.userns = Some(ns(500_000 + 65535));
+    let e = s.zones.configure(&b).unwrap_err();
+    assert!(invalid(&e) && e.to_string().contains("overlap"), "{e}");
+    b.userns = Some(ns(500_000 + 65536));
+    s.zones.configure(&b).unwrap();
+
+    // A zonepath written through a link into another zone's zonepath.
+    let outer = s.config(&zone_name("outer2"), &["/bin/true"]);
+    s.zones.configure(&outer).unwrap();
+    std::fs::create_dir_all(&outer.zonepath).unwrap();
+    std::os::unix::fs::symlink(&outer.zonepath, s.base.join("alias")).unwrap();
+    let mut sneaky = s.config(&zone_name("sneaky"), &["/bin/true"]);
+    sneaky.zonepath = s.base.join("alias/root");
+    let e = s.zones.configure(&sneaky).unwrap_err();
+    assert!(
+        invalid(&e) && e.to_string().contains("inside or contains"),
+        "{e}"
+    );
+}

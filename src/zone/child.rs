@@ -45,6 +45,7 @@ pub(crate) enum Step {
     DetachOldRoot,
     SetHostname,
     NewSession,
+    SessionKeyring,
     Console,
     ResetSignals,
     DropBounding,
@@ -55,7 +56,7 @@ pub(crate) enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 29] = [
+    const ALL: [Step; 30] = [
         Step::WaitForParent,
         Step::CgroupNamespace,
         Step::PrivateMounts,
@@ -78,6 +79,7 @@ impl Step {
         Step::DetachOldRoot,
         Step::SetHostname,
         Step::NewSession,
+        Step::SessionKeyring,
         Step::Console,
         Step::ResetSignals,
         Step::DropBounding,
@@ -117,6 +119,7 @@ impl Step {
             Step::DetachOldRoot => "detach the old root",
             Step::SetHostname => "set the hostname",
             Step::NewSession => "start a new session",
+            Step::SessionKeyring => "join a new session keyring",
             Step::Console => "connect the console",
             Step::ResetSignals => "reset signal dispositions",
             Step::DropBounding => "drop capabilities from the bounding set",
@@ -250,23 +253,28 @@ impl Drop for Fd {
     }
 }
 
-/// Opens `path` below `root` without leaving it or following a symlink.
-fn open_in(root: i32, path: &CStr, flags: i32, step: Step, item: u8) -> Result<Fd, (Step, u8)> {
+/// `openat2` as a raw system call: a new fd, or -1 with errno set.
+fn openat2_raw(dir: i32, path: &CStr, flags: i32, resolve: u64) -> libc::c_long {
     // SAFETY: open_how is plain data; all zeroes is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    how.resolve = resolve;
     // SAFETY: a NUL-terminated path and an open_how on the stack, its size passed.
-    let r = unsafe {
+    unsafe {
         libc::syscall(
             libc::SYS_openat2,
-            root,
+            dir,
             path.as_ptr(),
             &how as *const libc::open_how,
             std::mem::size_of::<libc::open_how>(),
         )
-    };
-    check(r, step, item).map(Fd)
+    }
+}
+
+/// Opens `path` below `root` without leaving it or following a symlink.
+fn open_in(root: i32, path: &CStr, flags: i32, step: Step, item: u8) -> Result<Fd, (Step, u8)> {
+    let resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    check(openat2_raw(root, path, flags, resolve), step, item).map(Fd)
 }
 
 fn mount(
@@ -379,6 +387,13 @@ fn steps(plan: &Plan, go: i32) -> Res {
     check(r as i64, Step::NewSession, 0)?;
     // SAFETY: as above; umask cannot fail.
     unsafe { libc::umask(0o022) };
+    // A session keyring of its own (KEYCTL_JOIN_SESSION_KEYRING with no
+    // name), not the caller's, which every zone would otherwise share.
+    // SAFETY: keyctl with integer arguments and a NULL name.
+    let r = unsafe { libc::syscall(libc::SYS_keyctl, 1, std::ptr::null::<c_char>()) };
+    if r < 0 && errno() != libc::ENOSYS {
+        return Err((Step::SessionKeyring, 0));
+    }
     console(plan)?;
     reset_signals()?;
     drop_privileges(plan)?;
@@ -426,14 +441,18 @@ fn mount_root(plan: &Plan) -> Result<Fd, (Step, u8)> {
 fn bind_mounts(plan: &Plan, root: i32) -> Res {
     for (i, m) in plan.binds.iter().enumerate() {
         let i = i as u8;
-        let nofollow = if m.follow { 0 } else { libc::O_NOFOLLOW };
-        // SAFETY: a NUL-terminated path; a new fd or -1.
-        let src = unsafe {
-            libc::open(
-                m.source.as_ptr(),
-                libc::O_PATH | libc::O_DIRECTORY | nofollow | libc::O_CLOEXEC,
-            )
+        // No symbolic link anywhere in the source's path unless allowed.
+        let resolve = if m.follow {
+            0
+        } else {
+            libc::RESOLVE_NO_SYMLINKS
         };
+        let src = openat2_raw(
+            libc::AT_FDCWD,
+            &m.source,
+            libc::O_PATH | libc::O_DIRECTORY,
+            resolve,
+        );
         let src = Fd(check(src as i64, Step::MountSource, i)?);
         let dst = open_in(
             root,
@@ -528,15 +547,30 @@ fn mask(root: i32, path: &CStr, i: u8) -> Res {
             c"size=0",
         )
     } else {
-        mount(
-            c"/dev/null".as_ptr(),
-            &at,
-            std::ptr::null(),
-            libc::MS_BIND,
-            c"",
-        )
+        // Read-only: the host's /dev/null inode must not be chmodded through it.
+        let null = host_node(c"/dev/null", Step::MaskPath, i)?;
+        return bind_by_fd(null.0, fd.0, DEVICE_BIND, Step::MaskPath, i);
     };
     check(r, Step::MaskPath, i).map(|_| ())
+}
+
+/// How a host device node is bound into a zone: read-only (its inode is
+/// the host's: no chmod, chown or touch through it), nosuid, noexec. Reads
+/// and writes of the device itself still work.
+const DEVICE_BIND: u64 =
+    libc::MOUNT_ATTR_RDONLY | libc::MOUNT_ATTR_NOSUID | libc::MOUNT_ATTR_NOEXEC;
+
+/// Opens a host device node (`O_PATH`), in this child's copy of the host's
+/// mounts, before the pivot.
+fn host_node(path: &CStr, step: Step, item: u8) -> Result<Fd, (Step, u8)> {
+    // SAFETY: a NUL-terminated path; a new fd or -1.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    check(fd as i64, step, item).map(Fd)
 }
 
 /// In a user namespace: take uid and gid 0 of the namespace (the host's
@@ -601,17 +635,8 @@ fn make_dev(root: i32) -> Res {
             )
         };
         let at = Fd(check(at as i64, Step::MakeDevice, i)?);
-        check(
-            mount(
-                host.as_ptr(),
-                &FdPath::new(at.0),
-                std::ptr::null(),
-                libc::MS_BIND,
-                c"",
-            ),
-            Step::MakeDevice,
-            i,
-        )?;
+        let node = host_node(host, Step::MakeDevice, i)?;
+        bind_by_fd(node.0, at.0, DEVICE_BIND, Step::MakeDevice, i)?;
     }
     // SAFETY: plain *at calls on our open directory with NUL-terminated names.
     unsafe {

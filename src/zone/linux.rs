@@ -291,7 +291,12 @@ impl Zones {
                 ErrorKind::AlreadyExists,
             ));
         }
-        let nested = |a: &Path, b: &Path| a.starts_with(b) || b.starts_with(a);
+        // Compared both as written and as resolved through any link in
+        // the part that exists.
+        let nested = |a: &Path, b: &Path| {
+            let (ra, rb) = (resolved(a), resolved(b));
+            a.starts_with(b) || b.starts_with(a) || ra.starts_with(&rb) || rb.starts_with(&ra)
+        };
         let zp = &config.zonepath;
         let bad = |why: String| {
             Err(Error::new(
@@ -300,21 +305,32 @@ impl Zones {
                 ErrorKind::InvalidArgument(why),
             ))
         };
-        let dir = fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
-        if dir.starts_with(zp) || self.dir.starts_with(zp) {
+        if resolved(&self.dir).starts_with(resolved(zp)) || self.dir.starts_with(zp) {
             return bad(format!(
                 "zonepath {} contains the state directory {}",
                 zp.display(),
                 self.dir.display()
             ));
         }
-        for (other, _, their) in self.list()? {
-            if nested(zp, &their) {
+        for other in self.records()? {
+            let their = &other.config.zonepath;
+            if nested(zp, their) {
                 return bad(format!(
-                    "zonepath {} is inside or contains zone {other}'s zonepath {}",
+                    "zonepath {} is inside or contains zone {}'s zonepath {}",
                     zp.display(),
+                    other.config.name,
                     their.display()
                 ));
+            }
+            if let (Some(a), Some(b)) = (config.userns, other.config.userns) {
+                let overlap =
+                    |x: u32, y: u32| x < y.saturating_add(b.count) && y < x.saturating_add(a.count);
+                if overlap(a.host_uid, b.host_uid) || overlap(a.host_gid, b.host_gid) {
+                    return bad(format!(
+                        "userns ids overlap zone {}'s: zones sharing host ids could signal and read each other",
+                        other.config.name
+                    ));
+                }
             }
         }
         self.write(
@@ -334,7 +350,7 @@ impl Zones {
     /// capabilities included), hard links and holes; in a user-namespaced
     /// zone the owners are shifted into its host id range. The zonepath is
     /// made by hull (mode 0700); an existing one that is not an empty
-    /// directory is refused and left as it is. On failure nothing is left:
+    /// directory of root's with mode 0700 is refused and left as it is. On failure nothing is left:
     /// the copy is removed and the zone is configured again.
     pub fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
         let _l = self.lock(Op::InstallZone)?;
@@ -422,6 +438,17 @@ impl Zones {
 
     /// Every zone: name, state, zonepath, by name.
     pub fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        let mut out: Vec<_> = self
+            .records()?
+            .into_iter()
+            .map(|r| (r.config.name, r.state, r.config.zonepath))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Every zone's record, in no particular order.
+    fn records(&self) -> Result<Vec<Record>> {
         let mut out = Vec::new();
         let entries = fs::read_dir(&self.dir)
             .map_err(|e| os(Op::QueryZone, self.dir.display().to_string(), e))?;
@@ -434,11 +461,28 @@ impl Zones {
             let Ok(name) = stem.parse::<ZoneName>() else {
                 continue;
             };
-            let rec = self.read(Op::QueryZone, &name)?;
-            out.push((name, rec.state, rec.config.zonepath));
+            out.push(self.read(Op::QueryZone, &name)?);
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+}
+
+/// `p` with the longest part of it that exists resolved through any
+/// symbolic link (`canonicalize`), and the rest as written.
+fn resolved(p: &Path) -> PathBuf {
+    let mut existing = p;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(c) = fs::canonicalize(existing) {
+            return rest.iter().rev().fold(c, |acc, part| acc.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name);
+                existing = parent;
+            }
+            _ => return p.to_path_buf(),
+        }
     }
 }
 
@@ -477,6 +521,19 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
             Error::new(Op::InstallZone, object(), ErrorKind::AlreadyExists).with_detail(
                 "exists and is not an empty directory; hull makes a zone's zonepath itself",
             ),
+        );
+    }
+    // An empty one made by the operator is used only if it is closed the
+    // way hull would make it: other host users must not reach the
+    // tenant's setuid files and file capabilities below it.
+    use std::os::unix::fs::MetadataExt;
+    if meta.uid() != 0 || meta.mode() & 0o077 != 0 {
+        return Err(
+            Error::new(Op::InstallZone, object(), ErrorKind::PermissionDenied).with_detail(&format!(
+                "an existing zonepath must be root's with mode 0700 (it is uid {}, mode {:o}); hull does not chmod it",
+                meta.uid(),
+                meta.mode() & 0o7777
+            )),
         );
     }
     Ok(false)

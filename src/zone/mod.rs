@@ -378,6 +378,18 @@ impl ZoneConfig {
                 ));
             }
         }
+        for (i, a) in self.mounts.iter().enumerate() {
+            if let Some(b) = self.mounts[i + 1..]
+                .iter()
+                .find(|b| b.target.starts_with(&a.target) || a.target.starts_with(&b.target))
+            {
+                return bad(format!(
+                    "mount targets {} and {} are inside one another",
+                    a.target.display(),
+                    b.target.display()
+                ));
+            }
+        }
         if let Some(l) = &self.limitpriv {
             caps::mask(l).map_err(|mut e| {
                 e.object = format!("{}: limitpriv", self.name);
@@ -408,6 +420,12 @@ impl ZoneConfig {
             ));
         }
         if let Console::File(p) = &self.console {
+            if p.starts_with(&self.zonepath) {
+                return bad(format!(
+                    "console file {}: not under the zonepath, where the tenant could plant a link (use console \"log\")",
+                    p.display()
+                ));
+            }
             if !is_normal_absolute(p) {
                 return bad(format!(
                     "console file {}: an absolute, normalized path",

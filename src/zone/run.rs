@@ -15,7 +15,7 @@
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -125,6 +125,7 @@ impl Plan {
         let object = |what: &str| format!("{name}: {what}");
         let root = cfg.zonepath.join("root");
         let owner = cfg.userns.map(|u| (u.host_uid, u.host_gid));
+        check_zonepath(cfg)?;
         let rootfd =
             paths::open_dir(&root).map_err(|e| Error::os(Op::BootZone, object("root"), e))?;
         let refuse = |what: String, e: std::io::Error| match e.raw_os_error() {
@@ -141,37 +142,24 @@ impl Plan {
         }
         let mut binds = Vec::new();
         for m in &cfg.mounts {
-            let meta = std::fs::symlink_metadata(&m.source).map_err(|e| {
-                Error::os(
-                    Op::BootZone,
-                    object(&format!("mount {}", m.source.display())),
-                    e,
-                )
-            })?;
-            let is_dir = if meta.file_type().is_symlink() {
-                if !m.follow_symlinks {
-                    return Err(Error::new(
+            check_source(m).map_err(|e| {
+                let what = object(&format!("mount {}", m.source.display()));
+                match e.raw_os_error() {
+                    Some(libc::ELOOP) => Error::new(
                         Op::BootZone,
-                        object(&format!("mount {}", m.source.display())),
+                        what,
                         ErrorKind::InvalidArgument(
-                            "the source is a symbolic link (set follow_symlinks to allow it)"
-                                .into(),
+                            "the source is or passes through a symbolic link (set follow_symlinks to allow it)".into(),
                         ),
-                    ));
+                    ),
+                    Some(libc::ENOTDIR) => Error::new(
+                        Op::BootZone,
+                        what,
+                        ErrorKind::InvalidArgument("the source is not a directory".into()),
+                    ),
+                    _ => Error::os(Op::BootZone, what, e),
                 }
-                std::fs::metadata(&m.source)
-                    .map(|m| m.is_dir())
-                    .unwrap_or(false)
-            } else {
-                meta.is_dir()
-            };
-            if !is_dir {
-                return Err(Error::new(
-                    Op::BootZone,
-                    object(&format!("mount {}", m.source.display())),
-                    ErrorKind::InvalidArgument("the source is not a directory".into()),
-                ));
-            }
+            })?;
             let rel = m.target.strip_prefix("/").unwrap_or(&m.target);
             paths::make_dirs_in(rootfd.as_fd(), rel, owner)
                 .map_err(|e| refuse(format!("mount target {}", m.target.display()), e))?;
@@ -238,6 +226,48 @@ impl Plan {
             _env: env,
         })
     }
+}
+
+/// Checks a mount source as the child will open it: a directory, reached
+/// through no symbolic link at all unless the mount allows links.
+fn check_source(m: &super::FsMount) -> std::io::Result<()> {
+    let resolve = if m.follow_symlinks {
+        0
+    } else {
+        libc::RESOLVE_NO_SYMLINKS
+    };
+    // SAFETY: AT_FDCWD is not an fd but a value every *at call accepts in
+    // an fd's place; it is not -1 and nothing closes it.
+    let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
+    paths::openat2(cwd, &m.source, libc::O_PATH | libc::O_DIRECTORY, resolve).map(drop)
+}
+
+/// Checks that a zonepath is root's and closed to everyone else: a zone's
+/// root holds the tenant's setuid files and file capabilities, which other
+/// host users must not be able to reach and run.
+fn check_zonepath(cfg: &ZoneConfig) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let zp = &cfg.zonepath;
+    let meta = std::fs::symlink_metadata(zp).map_err(|e| {
+        Error::os(
+            Op::BootZone,
+            format!("{}: zonepath {}", cfg.name, zp.display()),
+            e,
+        )
+    })?;
+    if !meta.is_dir() || meta.uid() != 0 || meta.mode() & 0o077 != 0 {
+        return Err(Error::new(
+            Op::BootZone,
+            format!("{}: zonepath {}", cfg.name, zp.display()),
+            ErrorKind::PermissionDenied,
+        )
+        .with_detail(&format!(
+            "owned by uid {} with mode {:o}: a zonepath must be a directory of root's, mode 0700, so that no other host user reaches the zone's setuid files",
+            meta.uid(),
+            meta.mode() & 0o7777
+        )));
+    }
+    Ok(())
 }
 
 /// Opens INIT's console: `None` to inherit the caller's stdio.
@@ -432,7 +462,9 @@ fn failure(cfg: &ZoneConfig, f: Option<Failure>) -> Error {
             );
         }
         (Step::MountSource, libc::ELOOP) => {
-            e.kind = ErrorKind::InvalidArgument("the source is a symbolic link".into());
+            e.kind = ErrorKind::InvalidArgument(
+                "the source is or passes through a symbolic link".into(),
+            );
         }
         _ => {}
     }

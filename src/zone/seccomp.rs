@@ -1205,7 +1205,7 @@ mod tests {
         // No call this kernel has is numbered FIRST_UNKNOWN or above, so
         // the same program is proven with the threshold at getppid:
         // getppid and everything above it answer ENOSYS, getpid (below) runs.
-        assert!(libc::SYS_getpid < libc::SYS_getppid);
+        const { assert!(libc::SYS_getpid < libc::SYS_getppid) };
         let program = vec![unknown_from(libc::SYS_getppid as u32)];
         // SAFETY: the child runs only raw system calls, then _exit.
         let pid = unsafe { libc::fork() };
