@@ -17,7 +17,16 @@
 //! honours it only inside the zone. The xattrs and their translation are in
 //! [`super::xattr`]; this module is the walk.
 //!
-//! A copy that fails removes what it made and names the entry that failed:
+//! The walk is a loop over a stack on the heap, not a recursion, so no
+//! image can exhaust the thread's stack; it keeps one descriptor open per
+//! directory level (the source directory being read) and refuses an image
+//! deeper than [`MAX_DEPTH`], so none can exhaust the process's descriptors
+//! either. The copy of the directory being filled is the only destination
+//! directory open besides the root; the walk gets back to its parent
+//! through `..` and checks that it is the directory it came from.
+//!
+//! A copy that fails removes what it made (with [`super::remove::remove_tree`],
+//! which copes with any depth) and names the entry that failed:
 //! `/images/base/dev/null: device nodes, FIFOs and sockets are not copied`.
 //!
 //! Linux only (the descriptor calls, `/proc/self/fd`, the xattr formats).
@@ -28,7 +37,7 @@ use std::ffi::{CStr, CString, OsStr};
 use std::fs::File;
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -42,6 +51,17 @@ use super::xattr::{self, Node};
 const COPY_CHUNK: off_t = 1 << 30;
 /// The buffer of the `pread`/`pwrite` fallback.
 const BUFFER: usize = 1 << 17;
+
+/// The deepest directory [`copy_tree`] copies, in levels below the image's
+/// root (whose own entries are at level 1): an image with a directory
+/// deeper than this is refused (`InvalidInput`) and nothing is left at the
+/// destination.
+///
+/// The walk keeps one descriptor open per level, so the limit bounds the
+/// descriptors a copy needs (`MAX_DEPTH + 10` with stdin, stdout and
+/// stderr, within the common soft limit of 1024) as well as its memory. Real root file systems are a few
+/// dozen levels deep.
+pub(crate) const MAX_DEPTH: usize = 512;
 
 /// How the installed tree's owners are mapped (a user-namespaced zone's root
 /// is shifted so that id N in the image becomes host id `uid + N`, for
@@ -102,7 +122,9 @@ pub(crate) fn copy_tree(from: &Path, to: &Path, shift: Option<IdShift>) -> io::R
     let result = copy_into(from, to, src, &parent, &name, shift);
     if result.is_err() {
         // Best effort: the error worth reporting is the one that got here.
-        let _ = std::fs::remove_dir_all(to);
+        // `remove_tree` holds a few descriptors however deep the partial
+        // copy is, where `remove_dir_all` would hold one per level.
+        let _ = super::remove::remove_tree(to);
     }
     result
 }
@@ -130,20 +152,22 @@ fn copy_into(
         copy_file_range_works: true,
     };
     let st = stat_fd(src.as_raw_fd()).map_err(|e| at(from, "stat", e))?;
-    let rel = Path::new("");
-    let root = Entry {
-        name,
-        rel,
-        ids: copier.ids(&st, rel)?,
+    let root = Level {
+        ids: copier.ids(&st, Path::new(""))?,
+        dir: Dir::new(src).map_err(|e| at(from, "read directory", e))?,
+        name: name.to_owned(),
         st,
+        copy_id: id_of(&dst_st),
     };
-    let mut dir = Dir::new(src).map_err(|e| at(from, "read directory", e))?;
-    copier.copy_dir(&mut dir, dst.as_raw_fd(), rel)?;
-    copier.finish(dir.fd(), dst.as_raw_fd(), &root)
+    // The walk closes the copy it leaves, so it gets its own descriptor of
+    // the root; `dst` stays open as `dst_root` until the copy is done.
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+    let cur = open_at(dst.as_raw_fd(), c".", flags, 0).map_err(|e| at(to, "open", e))?;
+    copier.walk(root, cur)
 }
 
 /// `to`'s parent directory (`.` if it has none) and last component.
-fn parent_and_name(to: &Path) -> io::Result<(CString, CString)> {
+pub(super) fn parent_and_name(to: &Path) -> io::Result<(CString, CString)> {
     let name = to.file_name().ok_or_else(|| {
         let msg = format!("{}: not a path a directory can be made at", to.display());
         io::Error::new(io::ErrorKind::InvalidInput, msg)
@@ -165,6 +189,33 @@ struct Entry<'a> {
     st: libc::stat,
     /// Its owner and group in the copy (shifted if asked).
     ids: (uid_t, gid_t),
+}
+
+/// A directory of the source whose entries are being copied, with what its
+/// copy gets once they are done.
+struct Level {
+    /// The source directory, being read.
+    dir: Dir,
+    /// Its name in its parent (for the root, the name of the destination).
+    name: CString,
+    /// Its `fstatat` (not following symlinks), taken before its copy was made.
+    st: libc::stat,
+    /// The owner and group of its copy.
+    ids: (uid_t, gid_t),
+    /// Its copy's (device, inode), checked when the walk comes back up to it.
+    copy_id: (libc::dev_t, libc::ino_t),
+}
+
+impl Level {
+    /// This directory as the entry at `rel`.
+    fn entry<'a>(&'a self, rel: &'a Path) -> Entry<'a> {
+        Entry {
+            name: &self.name,
+            rel,
+            st: self.st,
+            ids: self.ids,
+        }
+    }
 }
 
 /// A regular file with more than one link, as first copied.
@@ -221,26 +272,65 @@ impl Copier<'_> {
         ids.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path(rel).display())))
     }
 
-    /// Copies the entries of the directory `src` into `dst`.
-    fn copy_dir(&mut self, src: &mut Dir, dst: RawFd, rel: &Path) -> io::Result<()> {
-        while let Some(name) = src.next_name().map_err(self.fail(rel, "read directory"))? {
-            let rel = rel.join(OsStr::from_bytes(name.to_bytes()));
-            let st = stat_at(src.fd(), &name).map_err(self.fail(&rel, "stat"))?;
+    /// Copies the tree below `root` into `dst`, its copy: one directory at
+    /// a time from a stack on the heap, each given its metadata once its
+    /// entries are done. A directory deeper than [`MAX_DEPTH`] is refused.
+    fn walk(&mut self, root: Level, mut dst: OwnedFd) -> io::Result<()> {
+        let mut rel = PathBuf::new();
+        let mut levels = vec![root];
+        while let Some(top) = levels.last_mut() {
+            let next = top
+                .dir
+                .next_name()
+                .map_err(self.fail(&rel, "read directory"))?;
+            let src = top.dir.fd();
+            let Some(name) = next else {
+                let done = levels.pop().expect("the loop runs while a level is left");
+                let parent = match levels.last() {
+                    Some(p) => Some(self.open_parent_copy(&dst, p.copy_id, &rel)?),
+                    None => None,
+                };
+                self.finish(done.dir.fd(), dst.as_raw_fd(), &done.entry(&rel))?;
+                let Some(parent) = parent else {
+                    return Ok(());
+                };
+                dst = parent;
+                rel.pop();
+                continue;
+            };
+            let child = rel.join(OsStr::from_bytes(name.to_bytes()));
+            let st = stat_at(src, &name).map_err(self.fail(&child, "stat"))?;
             let entry = Entry {
                 name: &name,
-                rel: &rel,
-                ids: self.ids(&st, &rel)?,
+                rel: &child,
+                ids: self.ids(&st, &child)?,
                 st,
             };
-            self.copy_entry(src.fd(), dst, &entry)?;
+            if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                self.copy_entry(src, dst.as_raw_fd(), &entry)?;
+                continue;
+            }
+            // `levels` holds the root (level 0) down to this entry's parent.
+            if levels.len() > MAX_DEPTH {
+                let msg = format!(
+                    "{}: more than {MAX_DEPTH} directory levels below {}, the most an image may have",
+                    self.path(&child).display(),
+                    self.from.display()
+                );
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+            }
+            let (level, copy) = self.enter_dir(src, dst.as_raw_fd(), &entry)?;
+            levels.push(level);
+            dst = copy;
+            rel = child;
         }
         Ok(())
     }
 
-    /// Copies one entry of the directory `src` into `dst`, by its type.
+    /// Copies one entry other than a directory of the directory `src` into
+    /// `dst`, by its type.
     fn copy_entry(&mut self, src: RawFd, dst: RawFd, e: &Entry) -> io::Result<()> {
         match e.st.st_mode & libc::S_IFMT {
-            libc::S_IFDIR => self.copy_subdir(src, dst, e),
             libc::S_IFREG => self.copy_file(src, dst, e),
             libc::S_IFLNK => self.copy_symlink(src, dst, e),
             _ => Err(io::Error::new(
@@ -269,9 +359,10 @@ impl Copier<'_> {
         Ok(fd)
     }
 
-    /// Copies the directory `e`, then its metadata (its mtime after its
-    /// entries are made; its mode after they are, so it stays writable).
-    fn copy_subdir(&mut self, src: RawFd, dst: RawFd, e: &Entry) -> io::Result<()> {
+    /// Makes the copy of the directory `e` of `src` in `dst` and opens
+    /// both: the source as the walk's next level, the copy (still mode 0700
+    /// and the caller's, so it can be filled) as the directory to fill.
+    fn enter_dir(&self, src: RawFd, dst: RawFd, e: &Entry) -> io::Result<(Level, OwnedFd)> {
         if id_of(&e.st) == self.dst_root_id {
             let msg = format!(
                 "{}: is the destination, inside the source",
@@ -285,9 +376,37 @@ impl Copier<'_> {
             .map_err(self.fail(e.rel, "mkdir"))?;
         let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
         let to = open_at(dst, e.name, flags, 0).map_err(self.fail(e.rel, "open copy"))?;
-        let mut dir = Dir::new(from).map_err(self.fail(e.rel, "read directory"))?;
-        self.copy_dir(&mut dir, to.as_raw_fd(), e.rel)?;
-        self.finish(dir.fd(), to.as_raw_fd(), e)
+        let copy = stat_fd(to.as_raw_fd()).map_err(self.fail(e.rel, "stat copy"))?;
+        let level = Level {
+            dir: Dir::new(from).map_err(self.fail(e.rel, "read directory"))?,
+            name: e.name.to_owned(),
+            st: e.st,
+            ids: e.ids,
+            copy_id: id_of(&copy),
+        };
+        Ok((level, to))
+    }
+
+    /// The directory that the copy `dir` of the entry at `rel` was made in,
+    /// opened through `..` and checked to be that directory, `expected`.
+    fn open_parent_copy(
+        &self,
+        dir: &OwnedFd,
+        expected: (libc::dev_t, libc::ino_t),
+        rel: &Path,
+    ) -> io::Result<OwnedFd> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let up = open_at(dir.as_raw_fd(), c"..", flags, 0)
+            .map_err(self.fail(rel, "open parent of copy"))?;
+        let st = stat_fd(up.as_raw_fd()).map_err(self.fail(rel, "stat parent of copy"))?;
+        if id_of(&st) != expected {
+            let msg = format!(
+                "{}: its copy was moved while being made",
+                self.path(rel).display()
+            );
+            return Err(io::Error::other(msg));
+        }
+        Ok(up)
     }
 
     /// Copies the regular file `e`, or links it to its first copy.
@@ -523,11 +642,11 @@ fn read_write(from: &File, to: &File, mut pos: off_t, end: off_t) -> io::Result<
 }
 
 /// A directory stream over a descriptor it owns, closed on drop.
-struct Dir(NonNull<libc::DIR>);
+pub(super) struct Dir(NonNull<libc::DIR>);
 
 impl Dir {
     /// A stream reading the open directory `fd`.
-    fn new(fd: OwnedFd) -> io::Result<Dir> {
+    pub(super) fn new(fd: OwnedFd) -> io::Result<Dir> {
         // SAFETY: `fd` is an open directory; on success the stream owns it,
         // so it is released from `OwnedFd` below, and on failure it is not
         // taken and `fd` closes it.
@@ -538,13 +657,13 @@ impl Dir {
     }
 
     /// The stream's descriptor, open as long as the stream is.
-    fn fd(&self) -> RawFd {
+    pub(super) fn fd(&self) -> RawFd {
         // SAFETY: the stream is open until drop.
         unsafe { libc::dirfd(self.0.as_ptr()) }
     }
 
     /// The next name in the directory other than `.` and `..`.
-    fn next_name(&mut self) -> io::Result<Option<CString>> {
+    pub(super) fn next_name(&mut self) -> io::Result<Option<CString>> {
         loop {
             // SAFETY: errno is this thread's; clearing it tells the end of
             // the stream from an error when readdir returns null.
@@ -569,6 +688,14 @@ impl Dir {
     }
 }
 
+impl AsFd for Dir {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the stream's descriptor stays open until the stream is
+        // closed in drop, which cannot happen while `self` is borrowed.
+        unsafe { BorrowedFd::borrow_raw(self.fd()) }
+    }
+}
+
 impl Drop for Dir {
     fn drop(&mut self) {
         // SAFETY: the stream came from fdopendir and is closed only here.
@@ -577,7 +704,12 @@ impl Drop for Dir {
 }
 
 /// Opens `name` in the directory `dir` with `flags` and `O_CLOEXEC`.
-fn open_at(dir: RawFd, name: &CStr, flags: c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
+pub(super) fn open_at(
+    dir: RawFd,
+    name: &CStr,
+    flags: c_int,
+    mode: libc::mode_t,
+) -> io::Result<OwnedFd> {
     // SAFETY: `name` is NUL-terminated; `mode` is read only with O_CREAT.
     let fd = check(unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode) })?;
     // SAFETY: `fd` was just opened and nothing else owns it.
@@ -585,12 +717,12 @@ fn open_at(dir: RawFd, name: &CStr, flags: c_int, mode: libc::mode_t) -> io::Res
 }
 
 /// `fstatat(dir, name)`, not following a symlink.
-fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
+pub(super) fn stat_at(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
     stat_with(dir, name, libc::AT_SYMLINK_NOFOLLOW)
 }
 
 /// `fstat(fd)`.
-fn stat_fd(fd: RawFd) -> io::Result<libc::stat> {
+pub(super) fn stat_fd(fd: RawFd) -> io::Result<libc::stat> {
     stat_with(fd, c"", libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW)
 }
 
@@ -605,7 +737,7 @@ fn stat_with(dir: RawFd, name: &CStr, flags: c_int) -> io::Result<libc::stat> {
 }
 
 /// An inode's (device, inode) pair.
-fn id_of(st: &libc::stat) -> (libc::dev_t, libc::ino_t) {
+pub(super) fn id_of(st: &libc::stat) -> (libc::dev_t, libc::ino_t) {
     (st.st_dev, st.st_ino)
 }
 
@@ -652,7 +784,7 @@ fn c_path(path: &Path) -> io::Result<CString> {
 }
 
 /// `e`, labelled with the path and the operation that failed.
-fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
+pub(super) fn at(path: &Path, what: &str, e: io::Error) -> io::Error {
     io::Error::new(e.kind(), format!("{}: {what}: {e}", path.display()))
 }
 
@@ -674,6 +806,8 @@ pub(super) fn check_len(ret: libc::ssize_t) -> io::Result<usize> {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::zone::remove::remove_tree;
+    use crate::zone::remove::tests::{in_child, Outcome};
     use std::fs::{self, Permissions};
     use std::os::unix::fs::{chown, lchown, symlink, MetadataExt, PermissionsExt};
 
@@ -700,7 +834,7 @@ pub(super) mod tests {
     impl Scratch {
         pub(in crate::zone) fn new(tag: &str) -> Scratch {
             let dir = std::env::temp_dir().join(format!("hull-copy-{tag}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&dir);
+            let _ = remove_tree(&dir);
             fs::create_dir_all(dir.join("img")).unwrap();
             Scratch(dir)
         }
@@ -724,8 +858,50 @@ pub(super) mod tests {
 
     impl Drop for Scratch {
         fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
+            let _ = remove_tree(&self.0);
         }
+    }
+
+    /// Makes `levels` directories named `d`, each in the one before, below
+    /// the directory `base`, each made from the descriptor of the one
+    /// before (so no path is longer than a name, whatever the depth), and
+    /// returns the deepest, open.
+    pub(in crate::zone) fn nest(base: &Path, levels: usize) -> OwnedFd {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let mut dir = open_at(libc::AT_FDCWD, &c_path(base).unwrap(), flags, 0).unwrap();
+        for _ in 0..levels {
+            // SAFETY: `dir` is an open directory and the name is NUL-terminated.
+            check(unsafe { libc::mkdirat(dir.as_raw_fd(), c"d".as_ptr(), 0o755) }).unwrap();
+            dir = open_at(dir.as_raw_fd(), c"d", flags, 0).unwrap();
+        }
+        dir
+    }
+
+    /// Opens the directory `levels` directories named `d` below `base`,
+    /// one component at a time.
+    fn descend(base: &Path, levels: usize) -> io::Result<OwnedFd> {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+        let mut dir = open_at(libc::AT_FDCWD, &c_path(base)?, flags, 0)?;
+        for _ in 0..levels {
+            dir = open_at(dir.as_raw_fd(), c"d", flags, 0)?;
+        }
+        Ok(dir)
+    }
+
+    /// Makes the file `name` holding `data` in the open directory `dir`.
+    pub(in crate::zone) fn write_in(dir: &OwnedFd, name: &CStr, data: &[u8]) {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
+        let f = File::from(open_at(dir.as_raw_fd(), name, flags, 0o644).unwrap());
+        f.write_all_at(data, 0).unwrap();
+    }
+
+    /// What the file `name` in the open directory `dir` holds.
+    fn read_in(dir: &OwnedFd, name: &CStr) -> Vec<u8> {
+        let flags = libc::O_RDONLY | libc::O_NOFOLLOW;
+        let mut f = File::from(open_at(dir.as_raw_fd(), name, flags, 0).unwrap());
+        let mut data = Vec::new();
+        io::Read::read_to_end(&mut f, &mut data).unwrap();
+        data
     }
 
     pub(in crate::zone) fn needs_root(test: &str) -> bool {
@@ -1079,6 +1255,60 @@ pub(super) mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
         assert_eq!(fs::read(s.root("keep")).unwrap(), b"mine");
         assert!(fs::symlink_metadata(s.root("f")).is_err());
+    }
+
+    #[test]
+    fn an_image_max_depth_levels_deep_is_copied_to_the_bottom_with_max_depth_plus_16_descriptors() {
+        let s = Scratch::new("maxdepth");
+        write_in(&nest(&s.img(""), MAX_DEPTH), c"bottom", b"deep");
+
+        let fds = MAX_DEPTH as libc::rlim_t + 16;
+        assert_eq!(in_child(Some(fds), || s.copy(None)), Outcome::Ok);
+
+        let bottom = descend(&s.root(""), MAX_DEPTH).unwrap();
+        assert_eq!(read_in(&bottom, c"bottom"), b"deep");
+        let below = stat_at(bottom.as_raw_fd(), c"d").unwrap_err();
+        assert_eq!(below.kind(), io::ErrorKind::NotFound);
+        // Every level got its image's mode back on the way up.
+        assert_eq!(stat_fd(bottom.as_raw_fd()).unwrap().st_mode & 0o7777, 0o755);
+        let top = descend(&s.root(""), 1).unwrap();
+        assert_eq!(stat_fd(top.as_raw_fd()).unwrap().st_mode & 0o7777, 0o755);
+    }
+
+    #[test]
+    fn an_image_one_level_deeper_than_max_depth_is_refused_and_leaves_nothing() {
+        let s = Scratch::new("toodeep");
+        write_in(&nest(&s.img(""), MAX_DEPTH + 1), c"bottom", b"deep");
+
+        let e = s.copy(None).unwrap_err();
+
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        let msg = e.to_string();
+        let refused = format!(
+            "{}{}",
+            s.0.join("img").display(),
+            "/d".repeat(MAX_DEPTH + 1)
+        );
+        assert!(msg.starts_with(&format!("{refused}: ")), "{msg}");
+        assert!(msg.contains(&format!("more than {MAX_DEPTH} ")), "{msg}");
+        assert!(!s.copied());
+    }
+
+    #[test]
+    fn an_image_9000_levels_deep_is_refused_on_a_small_stack() {
+        let s = Scratch::new("verydeep");
+        drop(nest(&s.img(""), 9000));
+
+        // 64 KiB of stack: the walk's depth is on the heap, not the stack.
+        let copy = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || (s.copy(None), s.copied(), s))
+            .unwrap();
+        let (result, copied, _s) = copy.join().unwrap();
+
+        let e = result.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        assert!(!copied);
     }
 
     #[test]

@@ -375,7 +375,7 @@ impl Zones {
         }
         let copied = copy_root(root, &zp.join("root"), rec.config.userns);
         if let Err(e) = copied {
-            let _ = fs::remove_dir_all(zp.join("root"));
+            let _ = remove_root(&zp.join("root"));
             if made_zonepath {
                 let _ = fs::remove_dir(&zp);
             }
@@ -388,22 +388,20 @@ impl Zones {
     }
 
     /// Uninstalls an installed zone: removes `<zonepath>/root` (and the
-    /// zonepath, if that leaves it empty).
+    /// zonepath, if that leaves it empty), never following a link the
+    /// tenant left and with a bounded number of descriptors however deep
+    /// the tenant made its tree. A removal that fails part-way leaves the
+    /// zone incomplete, from which uninstall can be tried again.
     pub fn uninstall(&self, name: &ZoneName) -> Result<()> {
         let _l = self.lock(Op::InstallZone)?;
         let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Uninstall)?;
         let zroot = rec.config.zonepath.join("root");
-        match fs::remove_dir_all(&zroot) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(os(
-                    Op::InstallZone,
-                    format!("{name}: {}", zroot.display()),
-                    e,
-                ))
-            }
+        if rec.state != State::Incomplete {
+            rec.state = State::Incomplete;
+            self.write(Op::InstallZone, &rec)?;
         }
+        remove_root(&zroot)
+            .map_err(|e| os(Op::InstallZone, format!("{name}: {}", zroot.display()), e))?;
         let _ = fs::remove_file(rec.config.zonepath.join("console.log"));
         let _ = fs::remove_dir(&rec.config.zonepath);
         rec.state = to.expect("uninstall leads to a state");
@@ -537,6 +535,20 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
         );
     }
     Ok(false)
+}
+
+/// Removes a zone's root tree (missing is fine).
+#[cfg(target_os = "linux")]
+fn remove_root(root: &Path) -> std::io::Result<()> {
+    super::remove::remove_tree(root)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn remove_root(root: &Path) -> std::io::Result<()> {
+    match fs::remove_dir_all(root) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
 }
 
 #[cfg(target_os = "linux")]
