@@ -294,8 +294,10 @@ pub enum Console {
     /// stdin `/dev/null`; stdout and stderr appended to
     /// `<zonepath>/console.log` (outside the zone's root).
     Log,
-    /// stdin `/dev/null`; stdout and stderr appended to this file (absolute),
-    /// which is created if missing.
+    /// stdin `/dev/null`; stdout and stderr appended to this file (absolute,
+    /// not under the zonepath), which is created if missing. The zone holds
+    /// it open and its root can reopen it through `/proc/self/fd`, read it
+    /// and truncate it: give each zone a file of its own.
     File(PathBuf),
 }
 
