@@ -144,7 +144,13 @@ pub(crate) const MASKED: &[&CStr] = &[
     c"proc/timer_stats",
     c"proc/sched_debug",
     c"proc/scsi",
+    // Host physical-page and memory-cgroup maps: side channels (root-only
+    // on the host, so readable by a zone's root without a user namespace).
+    c"proc/kpagecount",
+    c"proc/kpageflags",
+    c"proc/kpagecgroup",
     c"sys/firmware",
+    c"sys/devices/virtual/powercap",
 ];
 
 /// `/proc` paths the zone may read but not write (crun's `readonlyPaths`).
@@ -779,8 +785,10 @@ struct CapData {
 
 /// Bounding set down to `limitpriv`, ambient set cleared, the seccomp
 /// filter installed (while CAP_SYS_ADMIN still allows it without
-/// no_new_privs), then effective, permitted and inheritable set to
-/// `limitpriv`.
+/// no_new_privs), then effective and permitted set to `limitpriv` and
+/// inheritable emptied (as Docker does since CVE-2022-24769: with it set,
+/// a non-root user in the zone would gain capabilities from any program
+/// carrying inheritable file capabilities).
 fn drop_privileges(plan: &Plan) -> Res {
     for cap in 0..=plan.last_cap {
         if plan.keep_caps & (1u64 << cap) == 0 {
@@ -814,12 +822,12 @@ fn drop_privileges(plan: &Plan) -> Res {
         CapData {
             effective: lo,
             permitted: lo,
-            inheritable: lo,
+            inheritable: 0,
         },
         CapData {
             effective: hi,
             permitted: hi,
-            inheritable: hi,
+            inheritable: 0,
         },
     ];
     // SAFETY: capset with a v3 header and the two data words it expects.

@@ -24,10 +24,10 @@
 //!
 //! | what | how |
 //! |---|---|
-//! | capabilities | bounding, effective, permitted and inheritable sets = `limitpriv` ([`caps::DEFAULT_LIMITPRIV`] unless configured); ambient set empty |
+//! | capabilities | bounding, effective and permitted sets = `limitpriv` ([`caps::DEFAULT_LIMITPRIV`] unless configured); inheritable and ambient sets empty |
 //! | system calls | the [`seccomp`] filter (module loading, kexec, `bpf`, keyrings, new namespaces, mounts, clock setting, ... answer `EPERM`); `seccomp: false` turns it off |
 //! | devices | a private tmpfs `/dev` with `null`, `zero`, `full`, `random`, `urandom`, `tty`, a private `devpts` (`ptmx`), `shm`, and the `fd`/`stdin`/`stdout`/`stderr` links; the cgroup allows those devices and no other (v1 `devices`, or a BPF program on pure v2) |
-//! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
+//! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) and the host's page maps (`kpagecount`, `kpageflags`, `kpagecgroup`) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
 //! | cgroups | its own `hull/<zone>` in every hierarchy (it leaves the caller's, `name=systemd` included), seen through a cgroup namespace |
 //! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners |
 //! | what it inherits | no fd beyond 0–2 (`close_range`), every signal at its default and none blocked, an environment of `PATH`, `HOSTNAME` and the configured `env`, a session of its own (no controlling terminal of the caller's), umask 022; stdio per [`Console`] |
