@@ -313,3 +313,49 @@ fn in_a_user_namespace_the_zones_root_is_an_unprivileged_host_user() {
         "{out}"
     );
 }
+
+#[test]
+fn the_zone_never_holds_a_host_file_as_its_console() {
+    let Some(s) = setup("confine_console") else {
+        return;
+    };
+    // A log file: the zone's fd 1 is a pipe to a relay, so chmod, chown
+    // and capabilities through it reach no host file. (A wrong success
+    // would only touch this test's own log.)
+    let log = s.base.join("console.log");
+    let script = "chmod 4755 /proc/self/fd/1 2>/dev/null; chown 65534 /proc/self/fd/2 2>/dev/null; \
+        stat -L -c '%F' /proc/self/fd/1; \
+        if chmod 666 /proc/self/fd/0 2>/dev/null; then echo null=chmodded; else echo null=refused; fi";
+    let mut cfg = sh(&s, "console", script);
+    cfg.console = hull::zone::Console::File(log.clone());
+    let (code, _) = s.run(&cfg);
+    assert_eq!(code, 0);
+    let meta = std::fs::metadata(&log).unwrap();
+    assert_eq!(
+        (meta.mode() & 0o7777, meta.uid()),
+        (0o600, 0),
+        "the host file is untouched"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "fifo\nnull=refused\n"
+    );
+
+    // A FIFO or a link in the console's path refuses the boot, at once.
+    let fifo = s.base.join("fifo.log");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path; mkfifo has no other preconditions.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    std::os::unix::fs::symlink(&s.base, s.base.join("via")).unwrap();
+    for (tag, path) in [("fifo", fifo), ("link", s.base.join("via/x.log"))] {
+        let mut cfg = sh(&s, &format!("console-{tag}"), "true");
+        cfg.console = hull::zone::Console::File(path);
+        let name = s.installed(&cfg);
+        let e = s.zones.boot(&name).unwrap_err();
+        assert!(
+            matches!(e.kind, hull::ErrorKind::InvalidArgument(_)),
+            "{tag}: {e}"
+        );
+        assert!(!s.base.join("x.log").exists());
+    }
+}

@@ -93,7 +93,11 @@ fn an_existing_non_empty_zonepath_is_refused_and_left_untouched() {
 fn planted(s: &common::zone::Setup, tag: &str, target: &str) -> (ZoneConfig, std::path::PathBuf) {
     let host = s.base.join(format!("host-{tag}"));
     std::fs::create_dir_all(&host).unwrap();
-    let src = s.base.join(format!("src-{tag}"));
+    // Read-write sources lie below a directory only root can enter.
+    let private = s.base.join("private");
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let src = private.join(format!("src-{tag}"));
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("payload"), "from the mount").unwrap();
     let mut cfg = s.config(&zone_name(tag), &["/bin/sh", "-c", "ls -R / > /dev/null"]);
@@ -324,4 +328,49 @@ fn nested_targets_overlapping_id_ranges_and_a_console_in_the_zonepath_are_refuse
         invalid(&e) && e.to_string().contains("inside or contains"),
         "{e}"
     );
+}
+
+#[test]
+fn a_read_write_source_other_host_users_can_reach_needs_a_user_namespace() {
+    let Some(s) = setup("paths_rwsource") else {
+        return;
+    };
+    // Under the test's 0755 base: a zone's root could leave a setuid
+    // program there for every host user.
+    let shared = s.base.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let mut cfg = s.config(
+        &zone_name("rwshared"),
+        &["/bin/sh", "-c", "echo hi > /data/f"],
+    );
+    cfg.mounts = vec![FsMount {
+        source: shared.clone(),
+        target: "/data".into(),
+        readonly: false,
+        follow_symlinks: false,
+    }];
+    let name = s.installed(&cfg);
+    let e = s.zones.boot(&name).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    assert_eq!(s.zones.state(&name).unwrap(), State::Installed);
+    // Read-only it is fine; so is read-write in a user-namespaced zone.
+    let mut ro = cfg.clone();
+    ro.name = zone_name("roshared").parse().unwrap();
+    ro.zonepath = s.base.join("roshared");
+    ro.mounts[0].readonly = true;
+    ro.init = vec!["/bin/true".into()];
+    assert_eq!(s.run(&ro).0, 0);
+    let mut ns = cfg.clone();
+    ns.name = zone_name("nsshared").parse().unwrap();
+    ns.zonepath = s.base.join("nsshared");
+    ns.userns = Some(hull::zone::UserNs {
+        host_uid: 700_000,
+        host_gid: 700_000,
+        count: 65536,
+    });
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(s.run(&ns).0, 0);
+    let made = std::fs::metadata(shared.join("f")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(made.uid(), 700_000, "written as the mapped host uid");
 }

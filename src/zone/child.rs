@@ -714,15 +714,27 @@ fn pivot(root: i32) -> Res {
     Ok(())
 }
 
+/// stdin the zone's own `/dev/null` (opened now, after the pivot: its
+/// read-only bind, not a host file the zone could chmod); stdout and stderr
+/// the console's pipes, or that `/dev/null` too.
 fn console(plan: &Plan) -> Res {
-    if let Some(c) = &plan.console {
-        let (input, output) = (c.input.as_raw_fd(), c.output.as_raw_fd());
-        // SAFETY: dup2 of fds the plan holds open onto 0, 1 and 2.
-        unsafe {
-            check(libc::dup2(input, 0) as i64, Step::Console, 0)?;
-            check(libc::dup2(output, 1) as i64, Step::Console, 1)?;
-            check(libc::dup2(output, 2) as i64, Step::Console, 2)?;
-        }
+    // SAFETY: a NUL-terminated path; a new fd or -1.
+    let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    let null = Fd(check(null as i64, Step::Console, 0)?);
+    let (out, err) = match &plan.console.zone {
+        Some((o, e)) => (o.as_raw_fd(), e.as_raw_fd()),
+        None => (null.0, null.0),
+    };
+    // SAFETY: dup2 onto 0, 1 and 2 of fds this process holds open.
+    unsafe {
+        check(libc::dup2(null.0, 0) as i64, Step::Console, 0)?;
+        check(libc::dup2(out, 1) as i64, Step::Console, 1)?;
+        check(libc::dup2(err, 2) as i64, Step::Console, 2)?;
+    }
+    if null.0 <= 2 {
+        // The caller had that stdio fd closed, so /dev/null took its
+        // number: it is one of INIT's now, not ours to close.
+        std::mem::forget(null);
     }
     Ok(())
 }

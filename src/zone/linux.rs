@@ -45,7 +45,7 @@ impl Zones {
     pub fn boot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
         let _l = self.lock(Op::BootZone)?;
         let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
-        let plan = super::run::Plan::new(&rec.config)?;
+        let mut plan = super::run::Plan::new(&rec.config)?;
         // The links to hand over must all exist before anything moves: a
         // link moved into a namespace that then dies is destroyed with it.
         let mut vnics = None;
@@ -75,7 +75,7 @@ impl Zones {
             }
             Ok(())
         };
-        let init = match super::run::spawn(&plan, &rec.config, &cgroups, hand_over) {
+        let init = match super::run::spawn(&mut plan, &rec.config, &cgroups, hand_over) {
             Ok(i) => i,
             Err(e) => {
                 let _ = super::cgroup::remove(name);

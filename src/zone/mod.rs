@@ -30,7 +30,7 @@
 //! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) and the host's page maps (`kpagecount`, `kpageflags`, `kpagecgroup`) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
 //! | cgroups | its own `hull/<zone>` in every hierarchy (it leaves the caller's, `name=systemd` included), seen through a cgroup namespace |
 //! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners |
-//! | what it inherits | no fd beyond 0–2 (`close_range`), every signal at its default and none blocked, an environment of `PATH`, `HOSTNAME` and the configured `env`, a session of its own (no controlling terminal of the caller's), umask 022; stdio per [`Console`] |
+//! | what it inherits | no fd beyond 0–2 (`close_range`), and those are the zone's `/dev/null` or pipes to a relay, never a host file ([`Console`]); every signal at its default and none blocked; an environment of `PATH`, `HOSTNAME` and the configured `env`; a session and session keyring of its own; umask 022 |
 //! | paths | zonepaths absolute, normalized, never nested and made by hull; mount targets resolved inside the root with `openat2(RESOLVE_IN_ROOT \| RESOLVE_NO_SYMLINKS)` and mounted by descriptor; read-only mounts recursive (`mount_setattr(AT_RECURSIVE)`); symlinked sources refused unless `follow_symlinks` |
 //!
 //! ```no_run
@@ -53,6 +53,8 @@ pub mod caps;
 mod cgroup;
 #[cfg(target_os = "linux")]
 mod child;
+#[cfg(target_os = "linux")]
+mod console;
 #[cfg(target_os = "linux")]
 mod copy;
 #[cfg(target_os = "linux")]
@@ -282,22 +284,26 @@ pub struct UserNs {
     pub count: u32,
 }
 
-/// INIT's standard input, output and error.
+/// INIT's standard input, output and error. stdin is always the zone's
+/// `/dev/null`. The zone never holds a host file: stdout and stderr are
+/// pipes that a relay process (outside the zone's namespaces, inside its
+/// cgroups, gone when it halts) copies to the destination, so the zone's
+/// root cannot chmod, chown or set capabilities on a log file or on the
+/// caller's terminal through its fds.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Console {
-    /// The calling process's own stdin, stdout and stderr.
+    /// stdout and stderr copied to the calling process's stdout and stderr.
     Inherit,
     /// `/dev/null` for all three.
     #[default]
     Null,
-    /// stdin `/dev/null`; stdout and stderr appended to
-    /// `<zonepath>/console.log` (outside the zone's root).
+    /// stdout and stderr appended to `<zonepath>/console.log` (outside the
+    /// zone's root).
     Log,
-    /// stdin `/dev/null`; stdout and stderr appended to this file (absolute,
-    /// not under the zonepath), which is created if missing. The zone holds
-    /// it open and its root can reopen it through `/proc/self/fd`, read it
-    /// and truncate it: give each zone a file of its own.
+    /// stdout and stderr appended to this file (absolute, not under the
+    /// zonepath, reached through no symbolic link, a regular file), created
+    /// 0600 if missing.
     File(PathBuf),
 }
 

@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::child::{self, Failure, Step};
-use super::{caps, paths, seccomp, Console, ZoneConfig};
+use super::console::ConsolePlan;
+use super::{caps, paths, seccomp, ZoneConfig};
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::ZoneName;
 
@@ -67,8 +68,8 @@ pub(crate) struct Plan {
     pub(super) binds: Vec<Bind>,
     /// Whether the zone has its own user namespace.
     pub(super) userns: bool,
-    /// INIT's stdin and its stdout/stderr, or `None` to inherit the caller's.
-    pub(super) console: Option<ConsoleFds>,
+    /// INIT's stdout and stderr, and their relay.
+    pub(super) console: ConsolePlan,
     /// Capabilities kept (bit N = capability N).
     pub(super) keep_caps: u64,
     /// The kernel's highest capability number.
@@ -82,14 +83,6 @@ pub(crate) struct Plan {
     pub(super) envp: Vec<*const libc::c_char>,
     _argv: Vec<CString>,
     _env: Vec<CString>,
-}
-
-/// The fds INIT's stdio is connected to.
-pub(super) struct ConsoleFds {
-    /// For stdin.
-    pub(super) input: OwnedFd,
-    /// For stdout and stderr.
-    pub(super) output: OwnedFd,
 }
 
 /// One configured bind mount.
@@ -160,6 +153,16 @@ impl Plan {
                     _ => Error::os(Op::BootZone, what, e),
                 }
             })?;
+            if !m.readonly && cfg.userns.is_none() && !closed_to_others(&m.source) {
+                return Err(Error::new(
+                    Op::BootZone,
+                    object(&format!("mount {}", m.source.display())),
+                    ErrorKind::PermissionDenied,
+                )
+                .with_detail(
+                    "a read-write source must lie below a directory of root's that no one else can enter (mode 0700), or the zone must have a user namespace: its root could leave setuid programs and file capabilities there for other host users",
+                ));
+            }
             let rel = m.target.strip_prefix("/").unwrap_or(&m.target);
             paths::make_dirs_in(rootfd.as_fd(), rel, owner)
                 .map_err(|e| refuse(format!("mount target {}", m.target.display()), e))?;
@@ -170,7 +173,7 @@ impl Plan {
                 follow: m.follow_symlinks,
             });
         }
-        let console = open_console(cfg)?;
+        let console = ConsolePlan::new(cfg)?;
         let keep_caps = match &cfg.limitpriv {
             Some(l) => caps::mask(l)?,
             None => caps::default_mask(),
@@ -242,6 +245,16 @@ fn check_source(m: &super::FsMount) -> std::io::Result<()> {
     paths::openat2(cwd, &m.source, libc::O_PATH | libc::O_DIRECTORY, resolve).map(drop)
 }
 
+/// Whether `p` or a directory above it is root's with no access for group
+/// or others, so that no other host user can reach what lies below.
+fn closed_to_others(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    p.ancestors().any(|a| {
+        std::fs::symlink_metadata(a)
+            .is_ok_and(|m| m.is_dir() && m.uid() == 0 && m.mode() & 0o077 == 0)
+    })
+}
+
 /// Checks that a zonepath is root's and closed to everyone else: a zone's
 /// root holds the tenant's setuid files and file capabilities, which other
 /// host users must not be able to reach and run.
@@ -268,37 +281,6 @@ fn check_zonepath(cfg: &ZoneConfig) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Opens INIT's console: `None` to inherit the caller's stdio.
-fn open_console(cfg: &ZoneConfig) -> Result<Option<ConsoleFds>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let object = |p: &Path| format!("{}: console {}", cfg.name, p.display());
-    let null = || {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/null")
-            .map(OwnedFd::from)
-            .map_err(|e| Error::os(Op::BootZone, object(Path::new("/dev/null")), e))
-    };
-    let log = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(p)
-            .map(OwnedFd::from)
-            .map_err(|e| Error::os(Op::BootZone, object(p), e))
-    };
-    let (input, output) = match &cfg.console {
-        Console::Inherit => return Ok(None),
-        Console::Null => (null()?, null()?),
-        Console::Log => (null()?, log(&cfg.zonepath.join("console.log"))?),
-        Console::File(p) => (null()?, log(p)?),
-    };
-    Ok(Some(ConsoleFds { input, output }))
 }
 
 /// A child that is killed and reaped if dropped before it is handed over.
@@ -338,13 +320,14 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// itself and execs INIT. Returns once INIT runs; on any failure the child
 /// is killed and reaped and an error names the step that failed.
 pub(crate) fn spawn(
-    plan: &Plan,
+    plan: &mut Plan,
     cfg: &ZoneConfig,
     cgroups: &[PathBuf],
     before_start: impl FnOnce(i32) -> Result<()>,
 ) -> Result<InitProc> {
     let name = &cfg.name;
     let object = |what: &str| format!("{name}: {what}");
+    plan.console.start_relay(name.as_str(), cgroups)?;
     let (report_r, report_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
     let (go_r, go_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
     let mut flags = libc::CLONE_NEWPID
@@ -386,6 +369,8 @@ pub(crate) fn spawn(
     }
     let child = Child(pid);
     drop((go_r, report_w));
+    // The zone holds its own copies of its console's write ends.
+    plan.console.zone = None;
     if let Some(u) = cfg.userns {
         for (file, base) in [("uid_map", u.host_uid), ("gid_map", u.host_gid)] {
             let p = format!("/proc/{pid}/{file}");
