@@ -374,3 +374,26 @@ fn a_read_write_source_other_host_users_can_reach_needs_a_user_namespace() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(made.uid(), 700_000, "written as the mapped host uid");
 }
+
+#[test]
+fn a_zonepath_below_a_directory_others_can_write_is_refused() {
+    let Some(s) = setup("paths_swap") else { return };
+    // Anyone could rename the zonepath away and put their own in its place.
+    let open = s.base.join("world");
+    std::fs::create_dir_all(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut cfg = s.config(&zone_name("swap"), &["/bin/true"]);
+    cfg.zonepath = open.join("z");
+    s.zones.configure(&cfg).unwrap();
+    let e = s.zones.install(&cfg.name, &s.image).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::PermissionDenied, "{e}");
+    assert!(!cfg.zonepath.exists());
+    // Sticky (as /tmp is): only root may rename root's entries there.
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    s.zones.install(&cfg.name, &s.image).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(
+        s.zones.boot(&cfg.name).unwrap_err().kind,
+        ErrorKind::PermissionDenied
+    );
+}

@@ -495,6 +495,19 @@ impl Mode0600 for fs::OpenOptions {
     }
 }
 
+/// The first directory above `p` that a user other than root could use to
+/// swap `p` for something else: not root's, or writable by group or others
+/// without the sticky bit (in a sticky directory only root may rename
+/// root's entries).
+pub(super) fn swappable_ancestor(p: &Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    p.ancestors().skip(1).find_map(|a| {
+        let m = std::fs::metadata(a).ok()?;
+        let writable = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
+        (m.uid() != 0 || writable).then(|| a.to_path_buf())
+    })
+}
+
 /// Makes a zone's zonepath (mode 0700), its parents as needed. An
 /// existing empty directory is used as it is; anything else that exists
 /// (a file, a symlink, a directory with entries) is refused and left
@@ -504,6 +517,14 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
     let object = || format!("{name}: zonepath {}", zp.display());
     if let Some(parent) = zp.parent() {
         fs::create_dir_all(parent).map_err(|e| os(Op::InstallZone, object(), e))?;
+    }
+    if let Some(a) = swappable_ancestor(zp) {
+        return Err(
+            Error::new(Op::InstallZone, object(), ErrorKind::PermissionDenied).with_detail(&format!(
+                "{} can be written by users other than root (and is not sticky): one of them could swap the zonepath",
+                a.display()
+            )),
+        );
     }
     match fs::DirBuilder::new().mode(0o700).create(zp) {
         Ok(()) => return Ok(true),

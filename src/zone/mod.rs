@@ -29,9 +29,9 @@
 //! | devices | a private tmpfs `/dev` with `null`, `zero`, `full`, `random`, `urandom`, `tty`, a private `devpts` (`ptmx`), `shm`, and the `fd`/`stdin`/`stdout`/`stderr` links; the cgroup allows those devices and no other (v1 `devices`, or a BPF program on pure v2) |
 //! | `/proc`, `/sys` | crun's masked paths (`kcore`, `keys`, `timer_list`, `sched_debug`, `acpi`, `scsi`, `/sys/firmware`, ...) and the host's page maps (`kpagecount`, `kpageflags`, `kpagecgroup`) hidden, `/proc/sys`, `sysrq-trigger`, `irq`, `bus`, `fs` read-only; `/sys` read-only |
 //! | cgroups | its own `hull/<zone>` in every hierarchy (it leaves the caller's, `name=systemd` included), seen through a cgroup namespace |
-//! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners |
+//! | ids | opt-in [`UserNs`]: the zone's root is an unprivileged host uid; install shifts the root's owners. Without it the zone's root is host uid 0: it shares root's per-user kernel limits (inotify instances, pending signals) with the host, and a read-write mount source must lie below a directory only root can enter. Use it for untrusted tenants |
 //! | what it inherits | no fd beyond 0–2 (`close_range`), and those are the zone's `/dev/null` or pipes to a relay, never a host file ([`Console`]); every signal at its default and none blocked; an environment of `PATH`, `HOSTNAME` and the configured `env`; a session and session keyring of its own; umask 022 |
-//! | paths | zonepaths absolute, normalized, never nested and made by hull; mount targets resolved inside the root with `openat2(RESOLVE_IN_ROOT \| RESOLVE_NO_SYMLINKS)` and mounted by descriptor; read-only mounts recursive (`mount_setattr(AT_RECURSIVE)`); symlinked sources refused unless `follow_symlinks` |
+//! | paths | zonepaths absolute, normalized, never nested, made by hull, root's with mode 0700, below no directory another user could write (unless sticky); mount targets resolved inside the root with `openat2(RESOLVE_IN_ROOT \| RESOLVE_NO_SYMLINKS)` and mounted by descriptor; read-only mounts recursive (`mount_setattr(AT_RECURSIVE)`); symlinked sources refused unless `follow_symlinks` |
 //!
 //! ```no_run
 //! use hull::zone::{ZoneConfig, Zones};

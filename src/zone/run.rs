@@ -280,6 +280,17 @@ fn check_zonepath(cfg: &ZoneConfig) -> Result<()> {
             meta.mode() & 0o7777
         )));
     }
+    if let Some(a) = super::linux::swappable_ancestor(zp) {
+        return Err(Error::new(
+            Op::BootZone,
+            format!("{}: zonepath {}", cfg.name, zp.display()),
+            ErrorKind::PermissionDenied,
+        )
+        .with_detail(&format!(
+            "{} can be written by users other than root (and is not sticky): one of them could swap the zonepath",
+            a.display()
+        )));
+    }
     Ok(())
 }
 
