@@ -495,16 +495,18 @@ impl Mode0600 for fs::OpenOptions {
     }
 }
 
-/// The first directory above `p` that a user other than root could use to
-/// swap `p` for something else: not root's, or writable by group or others
-/// without the sticky bit (in a sticky directory only root may rename
+/// The first directory above `p` that a user other than root (or the
+/// caller) could use to swap `p` for something else: someone else's, or
+/// writable by group or others without the sticky bit (in a sticky directory only root may rename
 /// root's entries).
 pub(super) fn swappable_ancestor(p: &Path) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::MetadataExt;
     p.ancestors().skip(1).find_map(|a| {
         let m = std::fs::metadata(a).ok()?;
         let writable = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
-        (m.uid() != 0 || writable).then(|| a.to_path_buf())
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        (m.uid() != 0 && m.uid() != me || writable).then(|| a.to_path_buf())
     })
 }
 
