@@ -255,15 +255,20 @@ pub struct Error {
     pub kind: ErrorKind,
     /// The OS or library error underneath, if any.
     pub source: Option<Cause>,
+    /// A note from the library or from hull about why (a libzfs
+    /// description, what a rule requires), shown after the cause.
+    pub detail: Option<String>,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}: {}", self.op, self.object, self.kind)?;
-        if let Some(cause) = &self.source {
-            write!(f, " ({cause})")?;
+        match (&self.source, &self.detail) {
+            (Some(cause), Some(d)) => write!(f, " ({cause}: {d})"),
+            (Some(cause), None) => write!(f, " ({cause})"),
+            (None, Some(d)) => write!(f, " ({d})"),
+            (None, None) => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -281,6 +286,7 @@ impl Error {
             object: object.into(),
             kind,
             source: None,
+            detail: None,
         }
     }
 
@@ -294,6 +300,7 @@ impl Error {
             object: object.into(),
             kind,
             source: Some(Cause::Os(err)),
+            detail: None,
         }
     }
 
@@ -309,18 +316,28 @@ impl Error {
             object: object.into(),
             kind,
             source: Some(Cause::Library(Box::new(err))),
+            detail: None,
         }
     }
 
-    /// Adds a note from the library (a libzfs description, say) to the cause.
+    /// Adds a note from the library (a libzfs description, say) or from
+    /// hull; the cause, and so [`Error::errno`], stays as it was.
     pub fn with_detail(mut self, detail: &str) -> Error {
         if !detail.is_empty() {
-            let text = match self.source.take() {
-                Some(c) => format!("{c}: {detail}"),
+            self.detail = Some(match self.detail.take() {
+                Some(d) => format!("{d}: {detail}"),
                 None => detail.to_string(),
-            };
-            self.source = Some(Cause::Library(text.into()));
+            });
         }
+        self
+    }
+
+    /// The same failure seen from the step that called the one that failed:
+    /// its operation and object replace the lower step's; the kind, the
+    /// cause and the detail are kept.
+    pub fn context(mut self, op: Op, object: impl Into<String>) -> Error {
+        self.op = op;
+        self.object = object.into();
         self
     }
 
@@ -335,6 +352,19 @@ impl Error {
 
 /// `Result` with hull's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Labels an `io::Result`'s error where it happens:
+/// `fs::create_dir_all(&dir).os(Op::InstallZone, dir.display())?`.
+pub trait OsResultExt<T> {
+    /// The error as [`Error::os`] of `op` on `object`.
+    fn os(self, op: Op, object: impl fmt::Display) -> Result<T>;
+}
+
+impl<T> OsResultExt<T> for io::Result<T> {
+    fn os(self, op: Op, object: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::os(op, object.to_string(), e))
+    }
+}
 
 /// The symbolic name of an errno value, for messages.
 pub fn errno_name(errno: i32) -> &'static str {
@@ -385,6 +415,33 @@ mod tests {
             "{text}"
         );
         assert_eq!(e.errno(), Some(libc::EACCES));
+    }
+
+    #[test]
+    fn detail_and_context_keep_the_errno() {
+        let e = Error::os(
+            Op::InstallZone,
+            "z1",
+            io::Error::from_raw_os_error(libc::EEXIST),
+        )
+        .with_detail("exists")
+        .context(Op::BootZone, "z1: root");
+        assert_eq!(e.errno(), Some(libc::EEXIST));
+        assert_eq!(e.kind, ErrorKind::AlreadyExists);
+        let text = e.to_string();
+        assert!(
+            text.starts_with("boot zone z1: root: already exists (EEXIST: "),
+            "{text}"
+        );
+        assert!(text.ends_with(": exists)"), "{text}");
+        let r: std::io::Result<()> = Err(io::Error::from_raw_os_error(libc::ENOENT));
+        let e = r
+            .os(Op::QueryZone, std::path::Path::new("/x").display())
+            .unwrap_err();
+        assert_eq!(
+            (e.kind.clone(), e.errno(), e.object.as_str()),
+            (ErrorKind::NotFound, Some(libc::ENOENT), "/x")
+        );
     }
 
     #[test]

@@ -43,4 +43,4 @@ pub mod vnic;
 pub mod zfs;
 pub mod zone;
 
-pub use error::{Error, ErrorKind, Op, Result};
+pub use error::{Error, ErrorKind, Op, OsResultExt, Result};

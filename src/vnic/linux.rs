@@ -17,7 +17,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::{Backend, NetNs, Vnic, VnicSpec};
-use crate::error::{Error, ErrorKind, Op, Result};
+use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::{LinkName, LinkRules, MacAddr, VlanId};
 
 /// One rtnetlink socket.
@@ -179,7 +179,7 @@ pub(crate) struct Linux {
 impl Linux {
     pub(crate) fn open() -> Result<Linux> {
         Ok(Linux {
-            rtnl: Rtnl::open().map_err(|e| Error::os(Op::QueryLink, "rtnetlink socket", e))?,
+            rtnl: Rtnl::open().os(Op::QueryLink, "rtnetlink socket")?,
         })
     }
 
@@ -217,7 +217,7 @@ impl Linux {
         Ok(self
             .rtnl
             .dump_links()
-            .map_err(|e| Error::os(Op::QueryLink, "links", e))?
+            .os(Op::QueryLink, "links")?
             .iter()
             .map(facts)
             .collect())
@@ -314,10 +314,8 @@ impl Backend for Linux {
             }
             return Err(Error::os(Op::CreateVnic, object, e));
         }
-        self.get(&spec.name).map_err(|mut e| {
-            e.op = Op::CreateVnic;
-            e
-        })
+        self.get(&spec.name)
+            .map_err(|e| e.context(Op::CreateVnic, spec.name.as_str()))
     }
 
     fn delete(&mut self, name: &LinkName) -> Result<()> {
@@ -383,9 +381,7 @@ impl Backend for Linux {
             .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(
                 InfoKind::Bridge,
             )]));
-        self.rtnl
-            .new_link(m)
-            .map_err(|e| Error::os(Op::Etherstub, name.as_str(), e))
+        self.rtnl.new_link(m).os(Op::Etherstub, name.as_str())
     }
 
     fn delete_etherstub(&mut self, name: &LinkName) -> Result<()> {
@@ -408,7 +404,7 @@ impl Backend for Linux {
         let file;
         let fd = match netns {
             NetNs::Path(p) => {
-                file = std::fs::File::open(p).map_err(|e| Error::os(Op::MoveLink, &object, e))?;
+                file = std::fs::File::open(p).os(Op::MoveLink, &object)?;
                 file.as_raw_fd()
             }
             NetNs::Fd(fd) => fd.as_raw_fd(),
@@ -419,6 +415,6 @@ impl Backend for Linux {
         self.rtnl
             .request(RouteNetlinkMessage::SetLink(m), 0)
             .map(drop)
-            .map_err(|e| Error::os(Op::MoveLink, object, e))
+            .os(Op::MoveLink, object)
     }
 }

@@ -23,7 +23,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::{Console, ZoneConfig};
-use crate::error::{Error, ErrorKind, Op, Result};
+use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 
 /// The console of one boot, prepared before the clone.
 pub(crate) struct ConsolePlan {
@@ -135,10 +135,7 @@ impl ConsolePlan {
                 })
             }
             Console::Inherit => {
-                let d = |fd| {
-                    dup(fd)
-                        .map_err(|e| Error::os(Op::BootZone, format!("{}: console", cfg.name), e))
-                };
+                let d = |fd| dup(fd).os(Op::BootZone, format!("{}: console", cfg.name));
                 (d(1)?, d(2)?)
             }
             Console::Log => {
@@ -152,16 +149,10 @@ impl ConsolePlan {
             }
             Console::File(p) => {
                 let f = log(p)?;
-                (
-                    f.try_clone()
-                        .map_err(|e| Error::os(Op::BootZone, object(p), e))?,
-                    f,
-                )
+                (f.try_clone().os(Op::BootZone, object(p))?, f)
             }
         };
-        let pipes = || {
-            pipe().map_err(|e| Error::os(Op::BootZone, format!("{}: console pipe", cfg.name), e))
-        };
+        let pipes = || pipe().os(Op::BootZone, format!("{}: console pipe", cfg.name));
         let ((out_r, out_w), (err_r, err_w)) = (pipes()?, pipes()?);
         Ok(ConsolePlan {
             zone: Some((out_w, err_w)),

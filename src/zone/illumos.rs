@@ -24,7 +24,7 @@ use std::time::Duration;
 use zonecfg_sys::zonecfg as sys;
 
 use super::{State, Transition, ZoneConfig};
-use crate::error::{Error, ErrorKind, Op, Result};
+use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
 
 /// The libzonecfg calls the illumos backend makes, one per C function; the
@@ -254,11 +254,9 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
 
     fn check(&mut self, op: Op, name: &ZoneName, t: Transition) -> Result<()> {
         let from = self.state(name)?;
-        t.check(from).map(drop).map_err(|mut e| {
-            e.op = op;
-            e.object = name.to_string();
-            e
-        })
+        t.check(from)
+            .map(drop)
+            .map_err(|e| e.context(op, name.as_str()))
     }
 
     /// The one place zoneadm runs: `zoneadm -z NAME ARGS...`.
@@ -268,7 +266,7 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
         let (code, stderr) = self
             .zoneadm
             .run(&argv)
-            .map_err(|e| Error::os(op, format!("{name}: {ZONEADM}"), e))?;
+            .os(op, format!("{name}: {ZONEADM}"))?;
         if code != 0 {
             let why = stderr.lines().last().unwrap_or("").to_string();
             return Err(Error::new(op, name.as_str(), ErrorKind::Os)

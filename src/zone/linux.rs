@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{State, Transition, ZoneConfig};
-use crate::error::{Error, ErrorKind, Op, Result};
+use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
 
 /// The default state directory.
@@ -52,11 +52,8 @@ impl Zones {
         if !rec.config.nets.is_empty() {
             let mut v = crate::vnic::Vnics::open()?;
             for link in &rec.config.nets {
-                v.link_exists(link).map_err(|mut e| {
-                    e.op = Op::BootZone;
-                    e.object = format!("{name}: net {link}");
-                    e
-                })?;
+                v.link_exists(link)
+                    .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
             }
             vnics = Some(v);
         }
@@ -67,10 +64,7 @@ impl Zones {
                 let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
                 for link in &nets {
                     v.move_into(link, crate::vnic::NetNs::Path(&ns))
-                        .map_err(|mut e| {
-                            e.op = Op::BootZone;
-                            e
-                        })?;
+                        .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
                 }
             }
             Ok(())
@@ -197,9 +191,9 @@ impl Zones {
     /// The zones recorded in `dir` (created, mode 0700, if missing).
     pub fn open(dir: impl AsRef<Path>) -> Result<Zones> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(|e| os(Op::QueryZone, dir.display().to_string(), e))?;
+        fs::create_dir_all(&dir).os(Op::QueryZone, dir.display().to_string())?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
-            .map_err(|e| os(Op::QueryZone, dir.display().to_string(), e))?;
+            .os(Op::QueryZone, dir.display().to_string())?;
         Ok(Zones { dir })
     }
 
@@ -210,7 +204,7 @@ impl Zones {
             .truncate(false)
             .write(true)
             .open(&p)
-            .map_err(|e| os(op, p.display().to_string(), e))?;
+            .os(op, p.display().to_string())?;
         // SAFETY: `f` is an open file we own.
         if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(os(
@@ -228,7 +222,7 @@ impl Zones {
 
     fn read(&self, op: Op, name: &ZoneName) -> Result<Record> {
         let p = self.path(name);
-        let text = fs::read(&p).map_err(|e| os(op, name.as_str(), e))?;
+        let text = fs::read(&p).os(op, name.as_str())?;
         serde_json::from_slice(&text).map_err(|e| {
             Error::library(
                 op,
@@ -270,11 +264,9 @@ impl Zones {
         t: Transition,
     ) -> Result<(Record, Option<State>)> {
         let rec = self.read(op, name)?;
-        let to = t.check(rec.state).map_err(|mut e| {
-            e.op = op;
-            e.object = name.to_string();
-            e
-        })?;
+        let to = t
+            .check(rec.state)
+            .map_err(|e| e.context(op, name.as_str()))?;
         Ok((rec, to))
     }
 
@@ -356,7 +348,7 @@ impl Zones {
         let _l = self.lock(Op::InstallZone)?;
         let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Install)?;
         let object = || format!("{name} from {}", root.display());
-        let meta = fs::metadata(root).map_err(|e| os(Op::InstallZone, object(), e))?;
+        let meta = fs::metadata(root).os(Op::InstallZone, object())?;
         if !meta.is_dir() {
             return Err(Error::new(
                 Op::InstallZone,
@@ -400,8 +392,7 @@ impl Zones {
             rec.state = State::Incomplete;
             self.write(Op::InstallZone, &rec)?;
         }
-        remove_root(&zroot)
-            .map_err(|e| os(Op::InstallZone, format!("{name}: {}", zroot.display()), e))?;
+        remove_root(&zroot).os(Op::InstallZone, format!("{name}: {}", zroot.display()))?;
         let _ = fs::remove_file(rec.config.zonepath.join("console.log"));
         let _ = fs::remove_dir(&rec.config.zonepath);
         rec.state = to.expect("uninstall leads to a state");
@@ -412,10 +403,10 @@ impl Zones {
     pub fn delete(&self, name: &ZoneName) -> Result<()> {
         let _l = self.lock(Op::ConfigureZone)?;
         self.transition(Op::ConfigureZone, name, Transition::Delete)?;
-        fs::remove_file(self.path(name)).map_err(|e| os(Op::ConfigureZone, name.as_str(), e))?;
+        fs::remove_file(self.path(name)).os(Op::ConfigureZone, name.as_str())?;
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(|e| os(Op::ConfigureZone, name.as_str(), e))
+            .os(Op::ConfigureZone, name.as_str())
     }
 
     /// A zone's state. A zone recorded as running whose INIT has exited is
@@ -448,10 +439,9 @@ impl Zones {
     /// Every zone's record, in no particular order.
     fn records(&self) -> Result<Vec<Record>> {
         let mut out = Vec::new();
-        let entries = fs::read_dir(&self.dir)
-            .map_err(|e| os(Op::QueryZone, self.dir.display().to_string(), e))?;
+        let entries = fs::read_dir(&self.dir).os(Op::QueryZone, self.dir.display().to_string())?;
         for e in entries {
-            let e = e.map_err(|e| os(Op::QueryZone, self.dir.display().to_string(), e))?;
+            let e = e.os(Op::QueryZone, self.dir.display().to_string())?;
             let file = e.file_name();
             let Some(stem) = file.to_str().and_then(|f| f.strip_suffix(".json")) else {
                 continue;
@@ -518,7 +508,7 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
     use std::os::unix::fs::DirBuilderExt;
     let object = || format!("{name}: zonepath {}", zp.display());
     if let Some(parent) = zp.parent() {
-        fs::create_dir_all(parent).map_err(|e| os(Op::InstallZone, object(), e))?;
+        fs::create_dir_all(parent).os(Op::InstallZone, object())?;
     }
     if let Some(a) = swappable_ancestor(zp) {
         return Err(
@@ -535,7 +525,7 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
         }
         Err(_) => {}
     }
-    let meta = fs::symlink_metadata(zp).map_err(|e| os(Op::InstallZone, object(), e))?;
+    let meta = fs::symlink_metadata(zp).os(Op::InstallZone, object())?;
     let empty = meta.is_dir() && super::paths::is_empty_dir(zp).unwrap_or(false);
     if !empty {
         return Err(

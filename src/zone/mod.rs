@@ -401,10 +401,8 @@ impl ZoneConfig {
             }
         }
         if let Some(l) = &self.limitpriv {
-            caps::mask(l).map_err(|mut e| {
-                e.object = format!("{}: limitpriv", self.name);
-                e
-            })?;
+            caps::mask(l)
+                .map_err(|e| e.context(Op::ConfigureZone, format!("{}: limitpriv", self.name)))?;
         }
         if let Some(u) = &self.userns {
             let end = |base: u32| base.checked_add(u.count);

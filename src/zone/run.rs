@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::child::{self, Failure, Step};
 use super::console::ConsolePlan;
 use super::{caps, paths, seccomp, ZoneConfig};
-use crate::error::{Error, ErrorKind, Op, Result};
+use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
 
 /// A running zone's INIT: its host PID and start time (clock ticks since
@@ -119,8 +119,7 @@ impl Plan {
         let root = cfg.zonepath.join("root");
         let owner = cfg.userns.map(|u| (u.host_uid, u.host_gid));
         check_zonepath(cfg)?;
-        let rootfd =
-            paths::open_dir(&root).map_err(|e| Error::os(Op::BootZone, object("root"), e))?;
+        let rootfd = paths::open_dir(&root).os(Op::BootZone, object("root"))?;
         let refuse = |what: String, e: std::io::Error| match e.raw_os_error() {
             None if e.kind() != std::io::ErrorKind::NotFound => Error::new(
                 Op::BootZone,
@@ -339,8 +338,8 @@ pub(crate) fn spawn(
     let name = &cfg.name;
     let object = |what: &str| format!("{name}: {what}");
     plan.console.start_relay(name.as_str(), cgroups)?;
-    let (report_r, report_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
-    let (go_r, go_w) = pipe().map_err(|e| Error::os(Op::BootZone, object("pipe"), e))?;
+    let (report_r, report_w) = pipe().os(Op::BootZone, object("pipe"))?;
+    let (go_r, go_w) = pipe().os(Op::BootZone, object("pipe"))?;
     let mut flags = libc::CLONE_NEWPID
         | libc::CLONE_NEWNS
         | libc::CLONE_NEWUTS
@@ -385,19 +384,17 @@ pub(crate) fn spawn(
     if let Some(u) = cfg.userns {
         for (file, base) in [("uid_map", u.host_uid), ("gid_map", u.host_gid)] {
             let p = format!("/proc/{pid}/{file}");
-            std::fs::write(&p, format!("0 {base} {}\n", u.count))
-                .map_err(|e| Error::os(Op::BootZone, object(&p), e))?;
+            std::fs::write(&p, format!("0 {base} {}\n", u.count)).os(Op::BootZone, object(&p))?;
         }
     }
     for d in cgroups {
         std::fs::write(d.join("cgroup.procs"), pid.to_string())
-            .map_err(|e| Error::os(Op::BootZone, object(&format!("cgroup {}", d.display())), e))?;
+            .os(Op::BootZone, object(&format!("cgroup {}", d.display())))?;
     }
     before_start(pid)?;
     let start_time = stat(pid).map(|s| s.0).unwrap_or(0);
     let mut go = std::fs::File::from(go_w);
-    go.write_all(&[1])
-        .map_err(|e| Error::os(Op::BootZone, object("start"), e))?;
+    go.write_all(&[1]).os(Op::BootZone, object("start"))?;
     drop(go);
     let mut msg = [0u8; 6];
     let mut report = std::fs::File::from(report_r);
