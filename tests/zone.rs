@@ -21,7 +21,12 @@ fn inside_a_zone_init_is_pid_1_with_its_hostname_only_lo_and_no_host_process() {
     let script = "echo pid=$$ > /out; hostname >> /out; cat /proc/net/dev >> /out; for p in /proc/[0-9]*; do echo $p; done >> /out";
     let cfg = s.config(&zone_name("inside"), &["/bin/sh", "-c", script]);
     let name = s.installed(&cfg);
-    let init = s.zones.boot(&name).unwrap();
+    let init = s
+        .zones
+        .boot(&name)
+        .unwrap()
+        .init
+        .expect("a Linux boot reports INIT");
     assert!(init.pid > 1);
     assert_eq!(s.zones.wait(&name).unwrap(), 0);
     let out = std::fs::read_to_string(cfg.zonepath.join("root/out")).unwrap();
@@ -81,7 +86,12 @@ fn halt_kills_every_process_of_a_running_zone() {
         &["/bin/sh", "-c", "sleep 300 & sleep 300 & sleep 300"],
     );
     let name = s.installed(&cfg);
-    let init = s.zones.boot(&name).unwrap();
+    let init = s
+        .zones
+        .boot(&name)
+        .unwrap()
+        .init
+        .expect("a Linux boot reports INIT");
     assert_eq!(s.zones.state(&name).unwrap(), State::Running);
     // Another process sees the same state.
     assert_eq!(
@@ -404,9 +414,19 @@ fn shutdown_asks_init_first_and_reboot_starts_a_fresh_init() {
         ],
     );
     let name = s.installed(&cfg);
-    let first = s.zones.boot(&name).unwrap();
+    let first = s
+        .zones
+        .boot(&name)
+        .unwrap()
+        .init
+        .expect("a Linux boot reports INIT");
     std::thread::sleep(std::time::Duration::from_millis(200));
-    let second = s.zones.reboot(&name).unwrap();
+    let second = s
+        .zones
+        .reboot(&name)
+        .unwrap()
+        .init
+        .expect("a Linux boot reports INIT");
     assert!(!first.alive() && second.alive() && first.pid != second.pid);
     std::thread::sleep(std::time::Duration::from_millis(200));
     s.zones
@@ -422,7 +442,12 @@ fn shutdown_asks_init_first_and_reboot_starts_a_fresh_init() {
     // An INIT that ignores it is halted after the timeout.
     let stubborn = s.config(&zone_name("stubborn"), &["/bin/sh", "-c", "sleep 300"]);
     let sname = s.installed(&stubborn);
-    let init = s.zones.boot(&sname).unwrap();
+    let init = s
+        .zones
+        .boot(&sname)
+        .unwrap()
+        .init
+        .expect("a Linux boot reports INIT");
     s.zones
         .shutdown(&sname, std::time::Duration::from_millis(300))
         .unwrap();

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hull::name::ZoneName;
-use hull::zone::illumos::{IllumosZones, Zoneadm, ZonecfgCalls};
+use hull::zone::illumos::{Zoneadm, ZonecfgCalls};
+use hull::zone::Zones;
 use hull::zone::{State, ZoneConfig};
 use hull::ErrorKind;
 
@@ -182,7 +183,7 @@ fn zadm(args: &[&str]) -> Call {
 #[test]
 fn configure_sets_every_property_then_saves_and_frees_the_handle() {
     let fake = Fake::default();
-    let mut z = IllumosZones::new(fake.clone(), fake.clone());
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
     z.configure(&config()).unwrap();
     assert_eq!(
         fake.calls(),
@@ -210,7 +211,7 @@ fn a_failed_save_frees_the_handle_and_saves_nothing() {
         fail_save: true,
         ..Fake::default()
     };
-    let mut z = IllumosZones::new(fake.clone(), fake.clone());
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
     let e = z.configure(&config()).unwrap_err();
     assert!(e.to_string().contains("zonecfg error 5"), "{e}");
     assert_eq!(fake.calls().last(), Some(&Call::Fini));
@@ -220,7 +221,7 @@ fn a_failed_save_frees_the_handle_and_saves_nothing() {
 #[test]
 fn the_lifecycle_runs_zoneadm_with_exactly_these_argvs() {
     let fake = Fake::default();
-    let mut z = IllumosZones::new(fake.clone(), fake.clone());
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
     let name: ZoneName = "web01".parse().unwrap();
     z.configure(&config()).unwrap();
     fake.clear();
@@ -257,12 +258,12 @@ fn the_lifecycle_runs_zoneadm_with_exactly_these_argvs() {
 #[test]
 fn illegal_transitions_run_nothing() {
     let fake = Fake::default();
-    let mut z = IllumosZones::new(fake.clone(), fake.clone());
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
     let name: ZoneName = "web01".parse().unwrap();
     z.configure(&config()).unwrap();
     fake.clear();
     for (what, r) in [
-        ("boot before install", z.boot(&name)),
+        ("boot before install", z.boot(&name).map(drop)),
         ("halt when configured", z.halt(&name)),
         ("uninstall when configured", z.uninstall(&name)),
     ] {
@@ -295,4 +296,24 @@ fn illegal_transitions_run_nothing() {
         vec![(name, State::Running, "/zones/web01".into())],
         "global is not listed"
     );
+}
+
+#[test]
+fn illumos_zones_are_the_same_zones_type_with_typed_gaps() {
+    let fake = Fake::default();
+    // The one public type, cloned and shared like the Linux one.
+    let z: Zones = Zones::with_zonecfg(fake.clone(), fake.clone());
+    let other = z.clone();
+    let name: ZoneName = "web01".parse().unwrap();
+    z.configure(&config()).unwrap();
+    other.install(&name, "/images/base".as_ref()).unwrap();
+    let booted = z.boot(&name).unwrap();
+    assert_eq!(booted.init, None, "zoneadmd starts an illumos zone's init");
+    for (what, e) in [
+        ("wait", z.wait(&name).map(drop).unwrap_err()),
+        ("netns", z.netns(&name).map(drop).unwrap_err()),
+        ("get", z.get(&name).map(drop).unwrap_err()),
+    ] {
+        assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{what}: {e}");
+    }
 }

@@ -139,7 +139,7 @@ impl std::fmt::Display for ZonecfgError {
 impl std::error::Error for ZonecfgError {}
 
 /// Zones on illumos, over any [`ZonecfgCalls`] and [`Zoneadm`].
-pub struct IllumosZones<C: ZonecfgCalls, R: Zoneadm> {
+pub(crate) struct IllumosZones<C: ZonecfgCalls, R: Zoneadm> {
     cfg: C,
     zoneadm: R,
 }
@@ -328,6 +328,85 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
         self.check(Op::ConfigureZone, name, Transition::Delete)?;
         let code = self.cfg.destroy(name.as_str(), false);
         self.z(Op::ConfigureZone, name.as_str(), code)
+    }
+}
+
+/// The illumos backend of [`super::Zones`]: one libzonecfg handle at a
+/// time, behind a lock.
+pub(crate) struct Backend<C: ZonecfgCalls, R: Zoneadm> {
+    inner: std::sync::Mutex<IllumosZones<C, R>>,
+}
+
+impl<C: ZonecfgCalls, R: Zoneadm> Backend<C, R> {
+    pub(crate) fn new(calls: C, zoneadm: R) -> Backend<C, R> {
+        Backend {
+            inner: std::sync::Mutex::new(IllumosZones::new(calls, zoneadm)),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut IllumosZones<C, R>) -> Result<T>) -> Result<T> {
+        let mut z = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut z)
+    }
+}
+
+fn unsupported<T>(op: Op, name: &ZoneName, what: &'static str) -> Result<T> {
+    Err(Error::new(op, name.as_str(), ErrorKind::Unsupported(what)))
+}
+
+impl<C: ZonecfgCalls, R: Zoneadm> super::ZoneBackend for Backend<C, R> {
+    fn configure(&self, config: &ZoneConfig) -> Result<()> {
+        self.with(|z| z.configure(config))
+    }
+    fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
+        self.with(|z| z.install(name, root))
+    }
+    fn boot(&self, name: &ZoneName) -> Result<super::Booted> {
+        self.with(|z| z.boot(name))
+            .map(|()| super::Booted { init: None })
+    }
+    fn wait(&self, name: &ZoneName) -> Result<i32> {
+        unsupported(
+            Op::BootZone,
+            name,
+            "waiting for an illumos zone's init (zoneadm has no wait)",
+        )
+    }
+    fn halt(&self, name: &ZoneName) -> Result<()> {
+        self.with(|z| z.halt(name))
+    }
+    fn shutdown(&self, name: &ZoneName, timeout: Duration) -> Result<()> {
+        self.with(|z| z.shutdown(name, timeout))
+    }
+    fn reboot(&self, name: &ZoneName) -> Result<super::Booted> {
+        self.with(|z| z.reboot(name))
+            .map(|()| super::Booted { init: None })
+    }
+    fn uninstall(&self, name: &ZoneName) -> Result<()> {
+        self.with(|z| z.uninstall(name))
+    }
+    fn delete(&self, name: &ZoneName) -> Result<()> {
+        self.with(|z| z.delete(name))
+    }
+    fn state(&self, name: &ZoneName) -> Result<State> {
+        self.with(|z| z.state(name))
+    }
+    fn get(&self, name: &ZoneName) -> Result<ZoneConfig> {
+        unsupported(
+            Op::QueryZone,
+            name,
+            "reading an illumos zone's configuration back (not yet)",
+        )
+    }
+    fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        self.with(|z| z.list())
+    }
+    fn netns(&self, name: &ZoneName) -> Result<PathBuf> {
+        unsupported(
+            Op::QueryZone,
+            name,
+            "network namespaces (an illumos zone's links are in its configuration)",
+        )
     }
 }
 

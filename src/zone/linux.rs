@@ -25,11 +25,11 @@ struct Record {
     /// INIT, while the zone runs.
     #[cfg(target_os = "linux")]
     #[serde(default)]
-    init: Option<super::run::InitProc>,
+    init: Option<super::InitProc>,
 }
 
 #[cfg(target_os = "linux")]
-impl Zones {
+impl LinuxZones {
     /// Boots an installed zone: its `init` becomes PID 1 in new pid, mount,
     /// uts, ipc, net and cgroup namespaces (and a user namespace if
     /// configured), with the zone's root as `/`, its `mounts` bound in,
@@ -42,7 +42,7 @@ impl Zones {
     /// leaves no process and no cgroup, and the zone installed; the error
     /// names the step. On Linux a virtual link handed to a zone (a VNIC) is
     /// destroyed when the zone halts.
-    pub fn boot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
+    pub fn boot(&self, name: &ZoneName) -> Result<super::InitProc> {
         let _l = self.lock(Op::BootZone)?;
         let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
         let mut plan = super::run::Plan::new(&rec.config)?;
@@ -122,7 +122,7 @@ impl Zones {
     }
 
     /// Shuts a running zone down gently: SIGTERM to INIT, up to `timeout`
-    /// for it to exit, then [`Zones::halt`] for whatever is left. (An INIT
+    /// for it to exit, then [`LinuxZones::halt`] for whatever is left. (An INIT
     /// with no SIGTERM handler ignores it, as PID 1 does.)
     pub fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()> {
         let (rec, _) = self.transition(Op::HaltZone, name, Transition::Shutdown)?;
@@ -140,7 +140,7 @@ impl Zones {
     }
 
     /// Reboots a running zone: halt, then boot with a fresh INIT.
-    pub fn reboot(&self, name: &ZoneName) -> Result<super::run::InitProc> {
+    pub fn reboot(&self, name: &ZoneName) -> Result<super::InitProc> {
         self.transition(Op::BootZone, name, Transition::Reboot)?;
         self.halt(name)?;
         self.boot(name)
@@ -167,9 +167,10 @@ impl Zones {
     }
 }
 
-/// The zones of this host, as recorded in a state directory.
+/// The zones of this host, as recorded in a state directory: the Linux
+/// backend of [`super::Zones`].
 #[derive(Debug, Clone)]
-pub struct Zones {
+pub(crate) struct LinuxZones {
     dir: PathBuf,
 }
 
@@ -187,14 +188,14 @@ fn os(op: Op, object: impl Into<String>, e: std::io::Error) -> Error {
     Error::os(op, object, e)
 }
 
-impl Zones {
+impl LinuxZones {
     /// The zones recorded in `dir` (created, mode 0700, if missing).
-    pub fn open(dir: impl AsRef<Path>) -> Result<Zones> {
+    pub fn open(dir: impl AsRef<Path>) -> Result<LinuxZones> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).os(Op::QueryZone, dir.display().to_string())?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
             .os(Op::QueryZone, dir.display().to_string())?;
-        Ok(Zones { dir })
+        Ok(LinuxZones { dir })
     }
 
     fn lock(&self, op: Op) -> Result<Lock> {
@@ -582,6 +583,49 @@ fn copy_root(_: &Path, _: &Path, _: Option<super::UserNs>) -> std::io::Result<()
     ))
 }
 
+#[cfg(target_os = "linux")]
+impl super::ZoneBackend for LinuxZones {
+    fn configure(&self, config: &ZoneConfig) -> Result<()> {
+        LinuxZones::configure(self, config)
+    }
+    fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
+        LinuxZones::install(self, name, root)
+    }
+    fn boot(&self, name: &ZoneName) -> Result<super::Booted> {
+        LinuxZones::boot(self, name).map(|i| super::Booted { init: Some(i) })
+    }
+    fn wait(&self, name: &ZoneName) -> Result<i32> {
+        LinuxZones::wait(self, name)
+    }
+    fn halt(&self, name: &ZoneName) -> Result<()> {
+        LinuxZones::halt(self, name)
+    }
+    fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()> {
+        LinuxZones::shutdown(self, name, timeout)
+    }
+    fn reboot(&self, name: &ZoneName) -> Result<super::Booted> {
+        LinuxZones::reboot(self, name).map(|i| super::Booted { init: Some(i) })
+    }
+    fn uninstall(&self, name: &ZoneName) -> Result<()> {
+        LinuxZones::uninstall(self, name)
+    }
+    fn delete(&self, name: &ZoneName) -> Result<()> {
+        LinuxZones::delete(self, name)
+    }
+    fn state(&self, name: &ZoneName) -> Result<State> {
+        LinuxZones::state(self, name)
+    }
+    fn get(&self, name: &ZoneName) -> Result<ZoneConfig> {
+        LinuxZones::get(self, name)
+    }
+    fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        LinuxZones::list(self)
+    }
+    fn netns(&self, name: &ZoneName) -> Result<PathBuf> {
+        LinuxZones::netns(self, name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,7 +647,7 @@ mod tests {
     #[test]
     fn lifecycle_of_the_store_and_a_second_handle_sees_it() {
         let base = tmp("store");
-        let zones = Zones::open(base.join("state")).unwrap();
+        let zones = LinuxZones::open(base.join("state")).unwrap();
         let root = base.join("image");
         fs::create_dir_all(root.join("bin")).unwrap();
         fs::write(root.join("bin/hello"), b"#!/bin/sh\necho hi\n").unwrap();
@@ -639,7 +683,7 @@ mod tests {
         );
 
         // A fresh handle (as a new process would open it) sees the same.
-        let again = Zones::open(base.join("state")).unwrap();
+        let again = LinuxZones::open(base.join("state")).unwrap();
         assert_eq!(again.state(&c.name).unwrap(), State::Installed);
         assert_eq!(again.get(&c.name).unwrap(), c);
         assert_eq!(
@@ -658,7 +702,7 @@ mod tests {
     #[test]
     fn a_failed_install_leaves_nothing_and_the_zone_configured() {
         let base = tmp("failinstall");
-        let zones = Zones::open(base.join("state")).unwrap();
+        let zones = LinuxZones::open(base.join("state")).unwrap();
         let root = base.join("image");
         fs::create_dir_all(&root).unwrap();
         fs::write(root.join("ok"), b"x").unwrap();
@@ -683,7 +727,7 @@ mod tests {
     #[test]
     fn records_are_written_whole() {
         let base = tmp("atomic");
-        let zones = Zones::open(&base).unwrap();
+        let zones = LinuxZones::open(&base).unwrap();
         zones.configure(&cfg("z3", Path::new("/zones/z3"))).unwrap();
         let names: Vec<_> = fs::read_dir(&base)
             .unwrap()

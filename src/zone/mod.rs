@@ -1,9 +1,9 @@
 //! Zones: configuration, state and lifecycle.
 //!
 //! [`ZoneConfig`] (serde), the eight illumos zone [`State`]s with only the
-//! legal transitions, and two backends with the same operations
+//! legal transitions, and one [`Zones`] type with two backends behind it
 //! (configure, install, boot, wait, halt, shutdown, reboot, uninstall,
-//! delete, state, list):
+//! delete, state, list), chosen by [`Zones::open`]:
 //!
 //! * **Linux** ([`Zones`], tested here): records under a state directory,
 //!   written atomically; INIT as PID 1 in new pid, mount, uts, ipc, net and
@@ -11,8 +11,8 @@
 //!   `<zonepath>/root`, with the zone's mounts and links, its name as
 //!   hostname, and cgroup caps (v1 controllers, as on this project's hybrid
 //!   hosts, or pure v2).
-//! * **illumos** ([`illumos::IllumosZones`]): libzonecfg plus `zoneadm`,
-//!   verified only through fakes here.
+//! * **illumos**: libzonecfg plus `zoneadm`, verified only through fakes
+//!   here, which go through the same type ([`Zones::with_zonecfg`]).
 //!
 //! ## What a zone's root cannot do (Linux)
 //!
@@ -80,9 +80,182 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{LinkName, ZoneName};
 
-pub use linux::{Zones, DEFAULT_STATE_DIR};
-#[cfg(target_os = "linux")]
-pub use run::InitProc;
+pub use linux::DEFAULT_STATE_DIR;
+
+/// A running Linux zone's INIT: its host PID and start time (clock ticks
+/// since boot, `/proc/<pid>/stat` field 22), which together survive PID
+/// reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InitProc {
+    /// INIT's PID in the host's PID namespace.
+    pub pid: i32,
+    /// Its start time, in clock ticks since boot.
+    pub start_time: u64,
+}
+
+impl InitProc {
+    /// Whether this exact process is still alive (not a zombie).
+    pub fn alive(&self) -> bool {
+        match stat(self.pid) {
+            Some((start, state)) => start == self.start_time && state != 'Z' && state != 'X',
+            None => false,
+        }
+    }
+}
+
+/// `(start time, state)` from `/proc/<pid>/stat`.
+pub(crate) fn stat(pid: i32) -> Option<(u64, char)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may contain spaces and parentheses: split after the last ')'.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((f.get(19)?.parse().ok()?, f.first()?.chars().next()?))
+}
+
+/// What a successful boot reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Booted {
+    /// INIT, where the platform tells (Linux); `None` on illumos, where
+    /// `zoneadmd` starts the zone's init.
+    pub init: Option<InitProc>,
+}
+
+/// One backend of [`Zones`]: the Linux state directory, or libzonecfg
+/// plus zoneadm on illumos.
+pub(crate) trait ZoneBackend: Send + Sync {
+    fn configure(&self, config: &ZoneConfig) -> Result<()>;
+    fn install(&self, name: &ZoneName, root: &Path) -> Result<()>;
+    fn boot(&self, name: &ZoneName) -> Result<Booted>;
+    fn wait(&self, name: &ZoneName) -> Result<i32>;
+    fn halt(&self, name: &ZoneName) -> Result<()>;
+    fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()>;
+    fn reboot(&self, name: &ZoneName) -> Result<Booted>;
+    fn uninstall(&self, name: &ZoneName) -> Result<()>;
+    fn delete(&self, name: &ZoneName) -> Result<()>;
+    fn state(&self, name: &ZoneName) -> Result<State>;
+    fn get(&self, name: &ZoneName) -> Result<ZoneConfig>;
+    fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>>;
+    fn netns(&self, name: &ZoneName) -> Result<PathBuf>;
+}
+
+/// The zones of this host, on either platform: the same type, receivers and
+/// return types on Linux and illumos (the backend is chosen when opened).
+/// Cheap to clone; clones share the backend.
+#[derive(Clone)]
+pub struct Zones {
+    backend: std::sync::Arc<dyn ZoneBackend>,
+}
+
+impl std::fmt::Debug for Zones {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Zones")
+    }
+}
+
+impl Zones {
+    /// The platform's zones: on Linux, those recorded in `state_dir`
+    /// (created, mode 0700, if missing; [`DEFAULT_STATE_DIR`] is the usual
+    /// one); on illumos, libzonecfg's (the directory is not used).
+    pub fn open(state_dir: impl AsRef<Path>) -> Result<Zones> {
+        #[cfg(target_os = "illumos")]
+        {
+            let _ = state_dir;
+            Ok(Zones::with_zonecfg(
+                illumos::LibZonecfg::load()?,
+                illumos::ZoneadmCommand,
+            ))
+        }
+        #[cfg(not(target_os = "illumos"))]
+        Ok(Zones {
+            backend: std::sync::Arc::new(linux::LinuxZones::open(state_dir)?),
+        })
+    }
+
+    /// illumos zones over the given libzonecfg table and zoneadm runner
+    /// (the real ones, or fakes in tests), on any platform.
+    pub fn with_zonecfg(
+        calls: impl illumos::ZonecfgCalls + 'static,
+        zoneadm: impl illumos::Zoneadm + 'static,
+    ) -> Zones {
+        Zones {
+            backend: std::sync::Arc::new(illumos::Backend::new(calls, zoneadm)),
+        }
+    }
+
+    /// Records a new zone, configured. Refuses an invalid configuration and
+    /// a name already taken (and, on Linux, a zonepath inside or around
+    /// another zone's, or one that contains the state directory).
+    pub fn configure(&self, config: &ZoneConfig) -> Result<()> {
+        self.backend.configure(config)
+    }
+
+    /// Installs a configured zone from a prepared root file system; on
+    /// failure nothing is left and the zone is configured again.
+    pub fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
+        self.backend.install(name, root)
+    }
+
+    /// Boots an installed zone (see the module docs for what confines it
+    /// on Linux). A boot that fails part-way leaves it installed.
+    pub fn boot(&self, name: &ZoneName) -> Result<Booted> {
+        self.backend.boot(name)
+    }
+
+    /// Waits for a running zone's INIT to exit and returns its exit code
+    /// (128 + signal if killed). Linux: only the process that booted the
+    /// zone can wait; illumos: unsupported.
+    pub fn wait(&self, name: &ZoneName) -> Result<i32> {
+        self.backend.wait(name)
+    }
+
+    /// Halts a running (or down) zone: every process of it is killed.
+    pub fn halt(&self, name: &ZoneName) -> Result<()> {
+        self.backend.halt(name)
+    }
+
+    /// Shuts a running zone down gently, then halts what is left after
+    /// `timeout`.
+    pub fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()> {
+        self.backend.shutdown(name, timeout)
+    }
+
+    /// Reboots a running zone.
+    pub fn reboot(&self, name: &ZoneName) -> Result<Booted> {
+        self.backend.reboot(name)
+    }
+
+    /// Uninstalls an installed (or incomplete) zone.
+    pub fn uninstall(&self, name: &ZoneName) -> Result<()> {
+        self.backend.uninstall(name)
+    }
+
+    /// Deletes a configured zone.
+    pub fn delete(&self, name: &ZoneName) -> Result<()> {
+        self.backend.delete(name)
+    }
+
+    /// A zone's state.
+    pub fn state(&self, name: &ZoneName) -> Result<State> {
+        self.backend.state(name)
+    }
+
+    /// A zone's configuration (Linux; illumos: unsupported so far).
+    pub fn get(&self, name: &ZoneName) -> Result<ZoneConfig> {
+        self.backend.get(name)
+    }
+
+    /// Every zone: name, state, zonepath, by name.
+    pub fn list(&self) -> Result<Vec<(ZoneName, State, PathBuf)>> {
+        self.backend.list()
+    }
+
+    /// The network namespace of a running Linux zone, for
+    /// [`crate::vnic::Vnics::move_into`]; illumos: unsupported (an
+    /// exclusive-IP zone's links are named in its configuration).
+    pub fn netns(&self, name: &ZoneName) -> Result<PathBuf> {
+        self.backend.netns(name)
+    }
+}
 
 /// A zone's state: illumos's eight (`ZONE_STATE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,49 +13,17 @@
 //! system calls, which is easiest to see when they are written out.
 
 use std::ffi::CString;
-use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::child::{self, Failure, Step};
 use super::console::ConsolePlan;
-use super::{caps, paths, seccomp, ZoneConfig};
+use super::{caps, paths, seccomp, stat, InitProc, ZoneConfig};
 use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
-
-/// A running zone's INIT: its host PID and start time (clock ticks since
-/// boot, `/proc/<pid>/stat` field 22), which together survive PID reuse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InitProc {
-    /// INIT's PID in the host's PID namespace.
-    pub pid: i32,
-    /// Its start time, in clock ticks since boot.
-    pub start_time: u64,
-}
-
-impl InitProc {
-    /// Whether this exact process is still alive (not a zombie).
-    pub fn alive(&self) -> bool {
-        match stat(self.pid) {
-            Some((start, state)) => start == self.start_time && state != 'Z' && state != 'X',
-            None => false,
-        }
-    }
-}
-
-/// `(start time, state)` from `/proc/<pid>/stat`.
-fn stat(pid: i32) -> Option<(u64, char)> {
-    let s = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name may contain spaces and parentheses: split after the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some((f.get(19)?.parse().ok()?, f.first()?.chars().next()?))
-}
 
 /// Everything the child needs, prepared before the clone so that the child
 /// allocates nothing.
