@@ -458,3 +458,58 @@ fn shutdown_asks_init_first_and_reboot_starts_a_fresh_init() {
         ErrorKind::InvalidState { .. }
     ));
 }
+
+#[test]
+fn a_boot_that_fails_after_the_link_handover_gives_the_links_back() {
+    let Some(s) = setup("zone_giveback") else {
+        return;
+    };
+    let base = s.base.clone();
+    let image = s.image.clone();
+    let zones = s.zones.clone();
+    std::thread::spawn(move || {
+        // SAFETY: affects only this thread: the links live off the host's namespace.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        let ip = |args: &[&str]| Command::new("ip").args(args).status().unwrap().success();
+        assert!(ip(&[
+            "link", "add", "p0", "type", "veth", "peer", "name", "p1"
+        ]));
+        assert!(ip(&[
+            "link", "add", "link", "p0", "name", "znet0", "type", "macvlan"
+        ]));
+        let cfg: ZoneConfig = serde_json::from_value(serde_json::json!({
+            "name": zone_name("giveback"), "zonepath": base.join("giveback"),
+            "init": ["/bin/bogus"], "nets": ["znet0"]
+        }))
+        .unwrap();
+        zones.configure(&cfg).unwrap();
+        zones.install(&cfg.name, &image).unwrap();
+        // Executable by its mode, but not a program: the exec itself fails
+        // (ENOEXEC), after every other step and after the handover.
+        let bogus = cfg.zonepath.join("root/bin/bogus");
+        std::fs::write(&bogus, "not a program\n").unwrap();
+        std::fs::set_permissions(&bogus, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let e = zones.boot(&cfg.name).unwrap_err();
+        assert_eq!(e.errno(), Some(libc::ENOEXEC), "{e}");
+        assert_eq!(zones.state(&cfg.name).unwrap(), State::Installed);
+        assert!(
+            ip(&["link", "show", "znet0"]),
+            "znet0 is back in the caller's namespace"
+        );
+        assert!(no_cgroups_for(&cfg.name));
+        // Mended, the next boot gets the same link.
+        std::fs::write(&bogus, "#!/bin/sh\nexec sleep 300\n").unwrap();
+        zones.boot(&cfg.name).unwrap();
+        let ns = zones.netns(&cfg.name).unwrap();
+        let inside = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args(["ip", "-o", "link"])
+            .output()
+            .unwrap();
+        zones.halt(&cfg.name).unwrap();
+        assert!(String::from_utf8_lossy(&inside.stdout).contains("znet0"));
+    })
+    .join()
+    .unwrap();
+}

@@ -52,11 +52,13 @@ pub(crate) enum Step {
     Seccomp,
     SetCapabilities,
     CloseFds,
+    FindInit,
+    WaitToExec,
     ExecInit,
 }
 
 impl Step {
-    const ALL: [Step; 30] = [
+    const ALL: [Step; 32] = [
         Step::WaitForParent,
         Step::CgroupNamespace,
         Step::PrivateMounts,
@@ -86,6 +88,8 @@ impl Step {
         Step::Seccomp,
         Step::SetCapabilities,
         Step::CloseFds,
+        Step::FindInit,
+        Step::WaitToExec,
         Step::ExecInit,
     ];
 
@@ -126,6 +130,8 @@ impl Step {
             Step::Seccomp => "install the seccomp filter",
             Step::SetCapabilities => "set capabilities",
             Step::CloseFds => "close inherited file descriptors",
+            Step::FindInit => "find INIT",
+            Step::WaitToExec => "wait for the links",
             Step::ExecInit => "exec INIT",
         }
     }
@@ -347,7 +353,7 @@ fn bind_by_fd(from: i32, onto: i32, attrs: u64, step: Step, item: u8) -> Res {
 /// Runs the child's steps and execs INIT; on failure reports to `report`
 /// and exits 127. Never returns.
 pub(crate) fn run(plan: &Plan, go: i32, report: i32) -> ! {
-    let failed = match steps(plan, go) {
+    let failed = match steps(plan, go, report) {
         Ok(()) => (Step::ExecInit, 0),
         Err(f) => f,
     };
@@ -365,7 +371,7 @@ pub(crate) fn run(plan: &Plan, go: i32, report: i32) -> ! {
     }
 }
 
-fn steps(plan: &Plan, go: i32) -> Res {
+fn steps(plan: &Plan, go: i32, report: i32) -> Res {
     let mut b = 0u8;
     // SAFETY: reading one byte into a stack variable.
     if unsafe { libc::read(go, (&mut b as *mut u8).cast(), 1) } != 1 {
@@ -407,8 +413,34 @@ fn steps(plan: &Plan, go: i32) -> Res {
     // works until the exec, and nothing of the caller's reaches INIT.
     let r = unsafe { libc::close_range(3, u32::MAX, libc::CLOSE_RANGE_CLOEXEC as i32) };
     check(r as i64, Step::CloseFds, 0)?;
+    // Everything that can fail has been done but the exec: check that it
+    // has something to exec, then tell the parent, which hands the links
+    // over only now, and wait for it.
+    // SAFETY: a NUL-terminated path.
+    let r = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            plan.init.as_ptr(),
+            libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    check(r as i64, Step::FindInit, 0)?;
+    let ready = READY;
+    // SAFETY: writing 6 bytes from the stack to our pipe.
+    if unsafe { libc::write(report, ready.as_ptr().cast(), ready.len()) } != 6 {
+        return Err((Step::WaitToExec, 0));
+    }
+    // SAFETY: reading one byte into a stack variable.
+    if unsafe { libc::read(go, (&mut b as *mut u8).cast(), 1) } != 1 {
+        return Err((Step::WaitToExec, 1));
+    }
     exec(plan)
 }
+
+/// What the child writes when only the exec is left: not a [`Failure`]
+/// (no step has number 0xff).
+pub(crate) const READY: [u8; 6] = [0xff, 0, 0, 0, 0, 0];
 
 fn mount_root(plan: &Plan) -> Result<Fd, (Step, u8)> {
     let null = std::ptr::null();

@@ -40,8 +40,12 @@ impl LinuxZones {
     /// A boot that fails part-way (INIT missing, a mount target that is a
     /// symbolic link in the root, a cap whose cgroup controller is absent)
     /// leaves no process and no cgroup, and the zone installed; the error
-    /// names the step. On Linux a virtual link handed to a zone (a VNIC) is
-    /// destroyed when the zone halts.
+    /// names the step. The links are handed over only once every step that
+    /// can fail is done (INIT found, confinement in place); if the boot
+    /// fails after that, they are moved back to the caller's network
+    /// namespace before the child is killed, so a failed boot leaves them
+    /// intact. A virtual link handed to a zone (a VNIC) is destroyed when the
+    /// zone halts.
     pub fn boot(&self, name: &ZoneName) -> Result<super::InitProc> {
         let _l = self.lock(Op::BootZone)?;
         let (mut rec, to) = self.transition(Op::BootZone, name, Transition::Boot)?;
@@ -58,18 +62,21 @@ impl LinuxZones {
             vnics = Some(v);
         }
         let cgroups = super::cgroup::create(name, &rec.config.caps)?;
-        let nets = rec.config.nets.clone();
+        // The links moved so far, to give back if the boot fails after.
+        let moved: std::cell::RefCell<Vec<crate::name::LinkName>> = Default::default();
         let hand_over = |pid: i32| -> Result<()> {
             if let Some(mut v) = vnics {
                 let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
-                for link in &nets {
+                for link in &rec.config.nets {
                     v.move_into(link, crate::vnic::NetNs::Path(&ns))
                         .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
+                    moved.borrow_mut().push(link.clone());
                 }
             }
             Ok(())
         };
-        let init = match super::run::spawn(&mut plan, &rec.config, &cgroups, hand_over) {
+        let hand_back = |pid: i32| give_back(pid, &moved.borrow());
+        let init = match super::run::spawn(&mut plan, &rec.config, &cgroups, hand_over, hand_back) {
             Ok(i) => i,
             Err(e) => {
                 let _ = super::cgroup::remove(name);
@@ -79,6 +86,7 @@ impl LinuxZones {
         rec.state = to.expect("boot leads to a state");
         rec.init = Some(init);
         if let Err(e) = self.write(Op::BootZone, &rec) {
+            give_back(init.pid, &moved.borrow());
             super::run::kill(&init);
             let _ = super::cgroup::remove(name);
             return Err(e);
@@ -549,6 +557,38 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
         );
     }
     Ok(false)
+}
+
+/// Moves `links` back from the network namespace of `pid` (a zone whose
+/// boot failed after the handover) into the calling thread's, before that
+/// namespace dies and takes virtual links with it. Best effort: a link that
+/// cannot be moved is left (and goes with the namespace).
+#[cfg(target_os = "linux")]
+fn give_back(pid: i32, links: &[crate::name::LinkName]) {
+    use std::os::fd::{AsFd, AsRawFd};
+    if links.is_empty() {
+        return;
+    }
+    let Ok(here) = fs::File::open("/proc/thread-self/ns/net") else {
+        return;
+    };
+    let Ok(zone) = fs::File::open(format!("/proc/{pid}/ns/net")) else {
+        return;
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: setns on an open netns fd; it moves only this
+            // short-lived thread, which ends with the scope.
+            if unsafe { libc::setns(zone.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return;
+            }
+            if let Ok(mut v) = crate::vnic::Vnics::open() {
+                for link in links {
+                    let _ = v.move_into(link, crate::vnic::NetNs::Fd(here.as_fd()));
+                }
+            }
+        });
+    });
 }
 
 /// Removes a zone's root tree (missing is fine).

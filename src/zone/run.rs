@@ -301,7 +301,8 @@ pub(crate) fn spawn(
     plan: &mut Plan,
     cfg: &ZoneConfig,
     cgroups: &[PathBuf],
-    before_start: impl FnOnce(i32) -> Result<()>,
+    hand_over: impl FnOnce(i32) -> Result<()>,
+    hand_back: impl FnOnce(i32),
 ) -> Result<InitProc> {
     let name = &cfg.name;
     let object = |what: &str| format!("{name}: {what}");
@@ -359,25 +360,47 @@ pub(crate) fn spawn(
         std::fs::write(d.join("cgroup.procs"), pid.to_string())
             .os(Op::BootZone, object(&format!("cgroup {}", d.display())))?;
     }
-    before_start(pid)?;
     let start_time = stat(pid).map(|s| s.0).unwrap_or(0);
     let mut go = std::fs::File::from(go_w);
-    go.write_all(&[1]).os(Op::BootZone, object("start"))?;
-    drop(go);
-    let mut msg = [0u8; 6];
     let mut report = std::fs::File::from(report_r);
-    match report.read_exact(&mut msg) {
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Ok(InitProc {
-                pid: child.into_pid(),
-                start_time,
-            })
-        }
-        Err(e) => return Err(Error::os(Op::BootZone, object("start"), e)),
-        Ok(()) => {}
+    // Phase 1: every step that can fail, up to the exec.
+    go.write_all(&[1]).os(Op::BootZone, object("start"))?;
+    match read_report(&mut report).os(Op::BootZone, object("start"))? {
+        Some(msg) if msg == child::READY => {}
+        Some(msg) => return Err(failure(cfg, Failure::decode(msg))),
+        None => return Err(Error::new(Op::BootZone, object("start"), ErrorKind::Os)),
     }
-    drop(child);
-    Err(failure(cfg, Failure::decode(msg)))
+    // Phase 2: the links, then the exec. A failure from here on gives the
+    // links back before the child is killed.
+    let exec = hand_over(pid).and_then(|()| {
+        go.write_all(&[2]).os(Op::BootZone, object("start"))?;
+        match read_report(&mut report).os(Op::BootZone, object("start"))? {
+            None => Ok(()),
+            Some(msg) => Err(failure(cfg, Failure::decode(msg))),
+        }
+    });
+    match exec {
+        Ok(()) => Ok(InitProc {
+            pid: child.into_pid(),
+            start_time,
+        }),
+        Err(e) => {
+            hand_back(pid);
+            drop(child);
+            Err(e)
+        }
+    }
+}
+
+/// The child's next 6-byte report, or `None` once it has exec'd (the
+/// pipe's write end closed with it).
+fn read_report(report: &mut std::fs::File) -> std::io::Result<Option<[u8; 6]>> {
+    let mut msg = [0u8; 6];
+    match report.read_exact(&mut msg) {
+        Ok(()) => Ok(Some(msg)),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The error for a step the child reported.
@@ -413,7 +436,7 @@ fn failure(cfg: &ZoneConfig, f: Option<Failure>) -> Error {
         std::io::Error::from_raw_os_error(f.errno),
     );
     match (f.step, f.errno) {
-        (Step::ExecInit, libc::ENOENT) => {
+        (Step::ExecInit | Step::FindInit, libc::ENOENT) => {
             e.kind = ErrorKind::NotFound;
             e.object = format!("{name}: init {} (not in the zone's root)", cfg.init[0]);
         }
