@@ -513,3 +513,78 @@ fn a_boot_that_fails_after_the_link_handover_gives_the_links_back() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn zones_on_an_etherstub_get_their_addresses_ping_each_other_and_reach_the_host_through_the_gateway(
+) {
+    let Some(s) = setup("zone_ip") else { return };
+    let base = s.base.clone();
+    let image = s.image.clone();
+    let zones = s.zones.clone();
+    std::thread::spawn(move || {
+        // SAFETY: affects only this thread: the links live off the host's namespace.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        let mut v = hull::vnic::Vnics::open().unwrap();
+        let stub: hull::name::LinkName = "stub0".parse().unwrap();
+        v.create_etherstub(&stub).unwrap();
+        for name in ["gw0", "za0", "zb0"] {
+            v.create(&hull::vnic::VnicSpec {
+                name: name.parse().unwrap(),
+                over: stub.clone(),
+                mac: hull::vnic::MacSpec::Random,
+                vlan: None,
+                mtu: None,
+            })
+            .unwrap();
+        }
+        // The host side: the gateway on the stub, and an address beyond it.
+        let ip = |args: &[&str]| assert!(Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
+        ip(&["link", "set", "lo", "up"]);
+        ip(&["link", "set", "stub0", "up"]);
+        ip(&["addr", "add", "10.88.0.1/24", "dev", "gw0"]);
+        ip(&["link", "set", "gw0", "up"]);
+        ip(&["addr", "add", "10.99.0.1/32", "dev", "lo"]);
+        let zone = |tag: &str, link: &str, addr: &str, script: &str| -> ZoneConfig {
+            serde_json::from_value(serde_json::json!({
+                "name": zone_name(tag), "zonepath": base.join(tag),
+                "init": ["/bin/sh", "-c", script],
+                "nets": [{"interface": link, "ip": addr, "netmask": "255.255.255.0",
+                          "gateway": "10.88.0.1", "mtu": 1400, "primary": true}]
+            }))
+            .unwrap()
+        };
+        let b = zone("ipb", "zb0", "10.88.0.3", "sleep 300");
+        let a = zone(
+            "ipa",
+            "za0",
+            "10.88.0.2",
+            "ip -o addr show dev za0 > /addrs; ip link show za0 >> /addrs; \
+             for i in 1 2 3 4 5; do ping -c 1 -W 1 10.88.0.3 > /dev/null && echo peer=ok > /out && break; done; \
+             for i in 1 2 3 4 5; do ping -c 1 -W 1 10.99.0.1 > /dev/null && echo gateway=ok >> /out && break; done; \
+             echo done >> /out; sleep 300",
+        );
+        for c in [&b, &a] {
+            zones.configure(c).unwrap();
+            zones.install(&c.name, &image).unwrap();
+            zones.boot(&c.name).unwrap();
+        }
+        let out = a.zonepath.join("root/out");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !std::fs::read_to_string(&out).unwrap_or_default().contains("done") {
+            assert!(std::time::Instant::now() < deadline, "zone a's pings did not finish");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let addrs = std::fs::read_to_string(a.zonepath.join("root/addrs")).unwrap();
+        for c in [&a, &b] {
+            zones.halt(&c.name).unwrap();
+        }
+        (std::fs::read_to_string(&out).unwrap(), addrs)
+    })
+    .join()
+    .map(|(out, addrs)| {
+        assert_eq!(out, "peer=ok\ngateway=ok\ndone\n", "{addrs}");
+        assert!(addrs.contains("10.88.0.2/24"), "{addrs}");
+        assert!(addrs.contains("mtu 1400"), "{addrs}");
+    })
+    .unwrap();
+}

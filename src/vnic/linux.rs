@@ -106,6 +106,76 @@ impl Rtnl {
             .collect())
     }
 
+    /// A link's index, by name (one request, no dump).
+    pub(crate) fn index_of(&mut self, name: &str) -> io::Result<u32> {
+        self.get_link(name).map(|m| m.header.index)
+    }
+
+    /// Sets a link up, with this MTU if given.
+    pub(crate) fn set_up(&mut self, index: u32, mtu: Option<u32>) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        m.header.flags = LinkFlags::Up;
+        m.header.change_mask = LinkFlags::Up;
+        if let Some(mtu) = mtu {
+            m.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        self.request(RouteNetlinkMessage::SetLink(m), 0).map(drop)
+    }
+
+    /// Adds an address with its prefix to a link.
+    pub(crate) fn add_address(
+        &mut self,
+        index: u32,
+        addr: std::net::IpAddr,
+        prefix: u8,
+    ) -> io::Result<()> {
+        use netlink_packet_route::address::{AddressAttribute, AddressMessage};
+        use netlink_packet_route::AddressFamily;
+        let mut m = AddressMessage::default();
+        m.header.family = if addr.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        m.header.prefix_len = prefix;
+        m.header.index = index;
+        m.attributes.push(AddressAttribute::Local(addr));
+        m.attributes.push(AddressAttribute::Address(addr));
+        self.request(
+            RouteNetlinkMessage::NewAddress(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map(drop)
+    }
+
+    /// Adds a default route through `gateway` (IPv4 or IPv6), out of the
+    /// link `index`.
+    pub(crate) fn add_default_route(
+        &mut self,
+        index: u32,
+        gateway: std::net::IpAddr,
+    ) -> io::Result<()> {
+        use netlink_packet_route::route::{
+            RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+        };
+        use netlink_packet_route::AddressFamily;
+        let mut m = RouteMessage::default();
+        m.header.address_family = if gateway.is_ipv4() {
+            AddressFamily::Inet
+        } else {
+            AddressFamily::Inet6
+        };
+        m.header.table = RouteHeader::RT_TABLE_MAIN;
+        m.header.protocol = RouteProtocol::Static;
+        m.header.scope = RouteScope::Universe;
+        m.header.kind = RouteType::Unicast;
+        m.attributes.push(RouteAttribute::Gateway(gateway.into()));
+        m.attributes.push(RouteAttribute::Oif(index));
+        self.request(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
+    }
+
     fn new_link(&mut self, m: LinkMessage) -> io::Result<()> {
         self.request(RouteNetlinkMessage::NewLink(m), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)

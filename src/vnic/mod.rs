@@ -33,7 +33,7 @@
 //! `CAP_NET_ADMIN` (root) in the network namespace the links live in.
 
 pub mod illumos;
-mod linux;
+pub(crate) mod linux;
 
 use std::fmt;
 use std::os::fd::BorrowedFd;

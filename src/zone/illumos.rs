@@ -194,7 +194,8 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
             for code in steps {
                 self.z(op, name, code)?;
             }
-            for link in &c.nets {
+            for net in &c.nets {
+                let link = &net.link;
                 let code = self.cfg.add_nwif(link.as_str());
                 self.z(op, &format!("{name}: net {link}"), code)?;
             }

@@ -55,7 +55,7 @@ impl LinuxZones {
         let mut vnics = None;
         if !rec.config.nets.is_empty() {
             let mut v = crate::vnic::Vnics::open()?;
-            for link in &rec.config.nets {
+            for link in rec.config.nets.iter().map(|n| &n.link) {
                 v.link_exists(link)
                     .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
             }
@@ -67,13 +67,13 @@ impl LinuxZones {
         let hand_over = |pid: i32| -> Result<()> {
             if let Some(mut v) = vnics {
                 let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
-                for link in &rec.config.nets {
+                for link in rec.config.nets.iter().map(|n| &n.link) {
                     v.move_into(link, crate::vnic::NetNs::Path(&ns))
                         .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
                     moved.borrow_mut().push(link.clone());
                 }
             }
-            Ok(())
+            configure_ip(name, pid, &rec.config.nets)
         };
         let hand_back = |pid: i32| give_back(pid, &moved.borrow());
         let init = match super::run::spawn(&mut plan, &rec.config, &cgroups, hand_over, hand_back) {
@@ -557,6 +557,76 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
         );
     }
     Ok(false)
+}
+
+/// Configures the zone's network inside its namespace, before INIT runs:
+/// `lo` up; each link's MTU, up, its addresses; then one default route per
+/// address family, through the first gateway of that family (the primary
+/// link's first).
+#[cfg(target_os = "linux")]
+fn configure_ip(name: &ZoneName, pid: i32, nets: &[super::Net]) -> Result<()> {
+    use crate::vnic::linux::Rtnl;
+    use std::os::fd::AsRawFd;
+    let object = |what: String| format!("{name}: {what}");
+    let zone =
+        fs::File::open(format!("/proc/{pid}/ns/net")).os(Op::BootZone, object("netns".into()))?;
+    let mut order: Vec<&super::Net> = nets.iter().filter(|n| n.primary).collect();
+    order.extend(nets.iter().filter(|n| !n.primary));
+    std::thread::scope(|s| {
+        s.spawn(|| -> Result<()> {
+            // SAFETY: setns on an open netns fd; it moves only this
+            // short-lived thread, which ends with the scope.
+            if unsafe { libc::setns(zone.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(Error::os(
+                    Op::BootZone,
+                    object("netns".into()),
+                    std::io::Error::last_os_error(),
+                ));
+            }
+            let mut nl = Rtnl::open().os(Op::BootZone, object("rtnetlink".into()))?;
+            let lo = nl.index_of("lo").os(Op::BootZone, object("lo".into()))?;
+            nl.set_up(lo, None)
+                .os(Op::BootZone, object("lo up".into()))?;
+            let mut routed = (false, false);
+            for net in &order {
+                let link = net.link.as_str();
+                let idx = nl
+                    .index_of(link)
+                    .os(Op::BootZone, object(format!("net {link}")))?;
+                nl.set_up(idx, net.mtu).os(
+                    Op::BootZone,
+                    object(format!("net {link}: up, mtu {:?}", net.mtu)),
+                )?;
+                for ip in &net.ips {
+                    nl.add_address(idx, ip.addr, ip.prefix)
+                        .os(Op::BootZone, object(format!("net {link}: address {ip}")))?;
+                }
+                for gw in &net.gateways {
+                    let done = if gw.is_ipv4() {
+                        &mut routed.0
+                    } else {
+                        &mut routed.1
+                    };
+                    if !*done {
+                        nl.add_default_route(idx, *gw).os(
+                            Op::BootZone,
+                            object(format!("net {link}: default route via {gw}")),
+                        )?;
+                        *done = true;
+                    }
+                }
+            }
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(Error::new(
+                Op::BootZone,
+                object("network".into()),
+                ErrorKind::Os,
+            ))
+        })
+    })
 }
 
 /// Moves `links` back from the network namespace of `pid` (a zone whose

@@ -61,6 +61,7 @@ mod copy;
 mod devices;
 pub mod illumos;
 mod linux;
+mod net;
 #[cfg(target_os = "linux")]
 mod paths;
 #[cfg(target_os = "linux")]
@@ -78,9 +79,10 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Op, Result};
-use crate::name::{LinkName, ZoneName};
+use crate::name::ZoneName;
 
 pub use linux::DEFAULT_STATE_DIR;
+pub use net::{IpCidr, Net};
 
 /// A running Linux zone's INIT: its host PID and start time (clock ticks
 /// since boot, `/proc/<pid>/stat` field 22), which together survive PID
@@ -406,9 +408,10 @@ pub struct ZoneConfig {
     /// Its own IP stack (always on Linux: a network namespace).
     #[serde(default = "yes")]
     pub exclusive_ip: bool,
-    /// Links handed to it.
+    /// Links handed to it, with the addresses, MTU and default routes hull
+    /// configures on them inside (see [`Net`]).
     #[serde(default)]
-    pub nets: Vec<LinkName>,
+    pub nets: Vec<Net>,
     /// File systems mounted into it.
     #[serde(default)]
     pub mounts: Vec<FsMount>,
