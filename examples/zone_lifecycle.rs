@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! zone_lifecycle --name NAME --root DIR [--memory MIB] [--state-dir DIR]
-//!                [--userns HOSTUID] [--console inherit|null|FILE] -- INIT [ARGS...]
+//!                [--userns HOSTUID] [--console inherit|null|FILE]
+//!                [--ip ADDR/PREFIX --over LINK [--gateway ADDR]]... -- INIT [ARGS...]
 //! zone_lifecycle --list [--state-dir DIR]
 //! ```
 //!
@@ -14,7 +15,10 @@
 //! HOSTUID` runs it in a user namespace whose root is host uid and gid
 //! HOSTUID (65536 ids). INIT's output appears on stdout (`--console
 //! inherit`, the default here; `null` discards it, a FILE gets it appended);
-//! the exit status is INIT's. On
+//! the exit status is INIT's. Each `--ip ADDR/PREFIX --over LINK` creates
+//! a VNIC over LINK for the zone, hands it over and configures the address
+//! inside before INIT runs (`--gateway ADDR` adds a default route through
+//! it); the VNIC goes with the zone. On
 //! any error: a one-line reason, exit status 1 (2 for bad usage), and
 //! nothing left behind. The second form prints one line per zone: name,
 //! state, zonepath. Needs root (Linux).
@@ -25,7 +29,14 @@ use std::process::ExitCode;
 use hull::name::ZoneName;
 use hull::zone::{Caps, Console, UserNs, ZoneConfig, Zones, DEFAULT_STATE_DIR};
 
-const USAGE: &str = "usage: zone_lifecycle --name NAME --root DIR [--memory MIB] [--state-dir DIR]\n                      [--userns HOSTUID] [--console inherit|null|FILE] -- INIT [ARGS...]\n       zone_lifecycle --list [--state-dir DIR]";
+const USAGE: &str = "usage: zone_lifecycle --name NAME --root DIR [--memory MIB] [--state-dir DIR]\n                      [--userns HOSTUID] [--console inherit|null|FILE]\n                      [--ip ADDR/PREFIX --over LINK [--gateway ADDR]]... -- INIT [ARGS...]\n       zone_lifecycle --list [--state-dir DIR]";
+
+/// One `--ip ADDR/PREFIX --over LINK [--gateway ADDR]`.
+struct Nic {
+    ip: hull::zone::IpCidr,
+    over: Option<hull::name::LinkName>,
+    gateway: Option<std::net::IpAddr>,
+}
 
 struct Args {
     list: bool,
@@ -35,6 +46,7 @@ struct Args {
     state_dir: PathBuf,
     userns: Option<u32>,
     console: Console,
+    nics: Vec<Nic>,
     init: Vec<String>,
 }
 
@@ -47,6 +59,7 @@ fn parse() -> Result<Args, String> {
         state_dir: DEFAULT_STATE_DIR.into(),
         userns: None,
         console: Console::Inherit,
+        nics: Vec::new(),
         init: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -72,6 +85,27 @@ fn parse() -> Result<Args, String> {
                     )
             }
             "--state-dir" => a.state_dir = value.into(),
+            "--ip" => a.nics.push(Nic {
+                ip: value.parse().map_err(|e| format!("--ip: {e}"))?,
+                over: None,
+                gateway: None,
+            }),
+            "--over" => {
+                let nic = a.nics.last_mut().ok_or("--over follows an --ip")?;
+                nic.over = Some(
+                    value
+                        .parse()
+                        .map_err(|e: hull::Error| format!("--over: {e}"))?,
+                );
+            }
+            "--gateway" => {
+                let nic = a.nics.last_mut().ok_or("--gateway follows an --ip")?;
+                nic.gateway = Some(
+                    value
+                        .parse()
+                        .map_err(|_| format!("--gateway: {value:?} is not an IP address"))?,
+                );
+            }
             "--userns" => {
                 a.userns = Some(
                     value
@@ -95,6 +129,9 @@ fn parse() -> Result<Args, String> {
             }
             _ => return Err(format!("unknown flag {flag}")),
         }
+    }
+    if a.nics.iter().any(|n| n.over.is_none()) {
+        return Err("each --ip needs its --over LINK".into());
     }
     if !a.list && (a.name.is_none() || a.root.is_none() || a.init.is_empty()) {
         return Err("give --name, --root and -- INIT, or --list".into());
@@ -150,21 +187,64 @@ fn run(a: Args) -> hull::Result<i32> {
         count: 65536,
     });
     config.console = a.console;
+    // A VNIC per --ip, over its link, named after this process.
+    let mut vnics = None;
+    let mut made = Vec::new();
+    for (i, nic) in a.nics.iter().enumerate() {
+        let v = match &mut vnics {
+            Some(v) => v,
+            None => vnics.insert(hull::vnic::Vnics::open()?),
+        };
+        let link: hull::name::LinkName =
+            format!("zl{}n{i}", std::process::id() % 1_000_000).parse()?;
+        let created = v.create(&hull::vnic::VnicSpec {
+            name: link.clone(),
+            over: nic.over.clone().expect("checked"),
+            mac: hull::vnic::MacSpec::Random,
+            vlan: None,
+            mtu: None,
+        });
+        if let Err(e) = created {
+            for l in &made {
+                let _ = v.delete(l);
+            }
+            return Err(e);
+        }
+        made.push(link.clone());
+        let mut net = hull::zone::Net::link(link);
+        net.ips.push(nic.ip);
+        net.gateways.extend(nic.gateway);
+        config.nets.push(net);
+    }
+    // Called on every failure before the boot: the VNICs are still ours.
+    let drop_vnics = |vnics: &mut Option<hull::vnic::Vnics>| {
+        if let Some(v) = vnics {
+            for l in &made {
+                let _ = v.delete(l);
+            }
+        }
+    };
     let say = |zones: &Zones| {
         if let Ok(s) = zones.state(&name) {
             eprintln!("zone {name}: {}", format!("{s:?}").to_lowercase());
         }
     };
-    zones.configure(&config)?;
+    if let Err(e) = zones.configure(&config) {
+        drop_vnics(&mut vnics);
+        return Err(e);
+    }
     say(&zones);
     if let Err(e) = zones.install(&name, a.root.as_ref().expect("checked")) {
         let _ = zones.delete(&name);
+        drop_vnics(&mut vnics);
         return Err(e);
     }
     say(&zones);
     if let Err(e) = zones.boot(&name) {
+        // A failed boot gave the VNICs back: they are ours to delete.
         let _ = zones.uninstall(&name);
         let _ = zones.delete(&name);
+        drop_vnics(&mut vnics);
         return Err(e);
     }
     // Booted: running (INIT may already have finished by the time a state

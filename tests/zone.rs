@@ -588,3 +588,73 @@ fn zones_on_an_etherstub_get_their_addresses_ping_each_other_and_reach_the_host_
     })
     .unwrap();
 }
+
+#[test]
+fn the_examples_ip_flag_gives_the_zone_a_vnic_with_its_address_and_gateway() {
+    let Some(s) = setup("zone_example_ip") else {
+        return;
+    };
+    let bin = common::zone::example();
+    let image = s.image.clone();
+    let state = s.base.join("ip-state");
+    let (out, links_after, bad) = std::thread::spawn(move || {
+        // SAFETY: affects only this thread and the processes it starts.
+        assert_eq!(unsafe { libc::unshare(libc::CLONE_NEWNET) }, 0);
+        let ip = |args: &[&str]| assert!(Command::new("ip").args(args).status().unwrap().success(), "ip {args:?}");
+        ip(&["link", "add", "stub0", "type", "bridge"]);
+        ip(&["link", "set", "stub0", "up"]);
+        ip(&["link", "add", "link", "stub0", "name", "gw0", "type", "macvlan", "mode", "bridge"]);
+        ip(&["addr", "add", "10.66.0.1/24", "dev", "gw0"]);
+        ip(&["link", "set", "gw0", "up"]);
+        let name = zone_name("exip");
+        let out = Command::new(&bin)
+            .args(["--name", &name, "--root", image.to_str().unwrap(), "--state-dir"])
+            .arg(&state)
+            .args(["--ip", "10.66.0.2/24", "--over", "stub0", "--gateway", "10.66.0.1", "--"])
+            .args(["/bin/sh", "-c", "ip -o -4 addr show | grep -o '10.66.0.2/24'; \
+                for i in 1 2 3 4 5; do ping -c 1 -W 1 10.66.0.1 > /dev/null && echo reached && break; done"])
+            .output()
+            .unwrap();
+        let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+        // A link that does not exist: refused, nothing left.
+        let bad = Command::new(&bin)
+            .args(["--name", &name, "--root", image.to_str().unwrap(), "--state-dir"])
+            .arg(&state)
+            .args(["--ip", "10.66.0.3/24", "--over", "nosuch0", "--", "/bin/true"])
+            .output()
+            .unwrap();
+        (out, String::from_utf8_lossy(&links.stdout).into_owned(), bad)
+    })
+    .join()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "10.66.0.2/24\nreached\n",
+        "{stderr}"
+    );
+    assert!(
+        !links_after.contains(": zl"),
+        "the zone's VNIC went with it: {links_after}"
+    );
+    assert_eq!(bad.status.code(), Some(1), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("not found"),
+        "{bad:?}"
+    );
+    let usage = Command::new(common::zone::example())
+        .args([
+            "--name",
+            "x",
+            "--root",
+            "/x",
+            "--ip",
+            "10.0.0.1/24",
+            "--",
+            "/bin/true",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2), "--ip without --over");
+}
