@@ -318,6 +318,28 @@ fn create_v2(name: &ZoneName, caps: &Caps, h: &Hierarchy) -> Result<Vec<PathBuf>
     Ok(vec![d])
 }
 
+/// Kills every process left in the zone's cgroups (`cgroup.kill` where the
+/// kernel has it, else SIGKILL to each listed process), then removes them.
+/// For leftovers of a caller killed part-way: never reused.
+pub(crate) fn kill_and_remove(name: &ZoneName) -> Result<()> {
+    for d in dirs(name) {
+        let kill = d.join("cgroup.kill");
+        if kill.exists() && fs::write(&kill, "1").is_ok() {
+            continue;
+        }
+        for pid in fs::read_to_string(d.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+        {
+            if let Ok(pid) = pid.trim().parse::<i32>() {
+                // SAFETY: a process listed in this zone's own cgroup.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+    remove(name)
+}
+
 /// Removes the zone's cgroups, once no process is left in them.
 pub(crate) fn remove(name: &ZoneName) -> Result<()> {
     for d in dirs(name) {

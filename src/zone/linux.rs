@@ -76,19 +76,40 @@ impl LinuxZones {
             configure_ip(name, pid, &rec.config.nets)
         };
         let hand_back = |pid: i32| give_back(pid, &moved.borrow());
-        let init = match super::run::spawn(&mut plan, &rec.config, &cgroups, hand_over, hand_back) {
+        super::fault_point("boot:cgroups-made");
+        let ready = |init: super::InitProc| {
+            let mut r = rec.clone();
+            r.state = State::Ready;
+            r.init = Some(init);
+            self.write(Op::BootZone, &r)
+        };
+        let spawned = super::run::spawn(
+            &mut plan,
+            &rec.config,
+            &cgroups,
+            ready,
+            hand_over,
+            hand_back,
+        );
+        let init = match spawned {
             Ok(i) => i,
             Err(e) => {
                 let _ = super::cgroup::remove(name);
+                // Back to installed (the Ready record, if written, is void).
+                let _ = self.write(Op::BootZone, &rec);
                 return Err(e);
             }
         };
+        super::fault_point("boot:running");
         rec.state = to.expect("boot leads to a state");
         rec.init = Some(init);
         if let Err(e) = self.write(Op::BootZone, &rec) {
             give_back(init.pid, &moved.borrow());
             super::run::kill(&init);
             let _ = super::cgroup::remove(name);
+            rec.state = State::Installed;
+            rec.init = None;
+            let _ = self.write(Op::BootZone, &rec);
             return Err(e);
         }
         Ok(init)
@@ -123,7 +144,9 @@ impl LinuxZones {
         if let Some(init) = rec.init {
             super::run::kill(&init);
         }
+        super::fault_point("halt:killed");
         super::cgroup::remove(name)?;
+        super::fault_point("halt:cgroups-removed");
         rec.state = to.expect("halt leads to a state");
         rec.init = None;
         self.write(Op::HaltZone, &rec)
@@ -203,7 +226,42 @@ impl LinuxZones {
         fs::create_dir_all(&dir).os(Op::QueryZone, dir.display().to_string())?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
             .os(Op::QueryZone, dir.display().to_string())?;
-        Ok(LinuxZones { dir })
+        let zones = LinuxZones { dir };
+        #[cfg(target_os = "linux")]
+        zones.reconcile()?;
+        Ok(zones)
+    }
+
+    /// Makes every record match what is really there, after a caller that
+    /// was killed part-way: a Running zone whose INIT lives stays tracked;
+    /// a Ready record (a boot that never finished), or one whose INIT is
+    /// gone, has whatever is left killed and its cgroups removed, and is
+    /// installed again; a leftover cgroup of any other zone is killed and
+    /// removed, never reused.
+    #[cfg(target_os = "linux")]
+    fn reconcile(&self) -> Result<()> {
+        let _l = self.lock(Op::QueryZone)?;
+        for mut rec in self.records()? {
+            let name = rec.config.name.clone();
+            let alive = rec.init.is_some_and(|i| i.alive());
+            match rec.state {
+                State::Running | State::ShuttingDown if alive => {}
+                State::Ready | State::Running | State::ShuttingDown | State::Down => {
+                    if let Some(init) = rec.init.filter(|_| alive) {
+                        super::run::kill(&init);
+                    }
+                    super::cgroup::kill_and_remove(&name)?;
+                    rec.state = State::Installed;
+                    rec.init = None;
+                    self.write(Op::QueryZone, &rec)?;
+                }
+                _ if !super::cgroup::dirs(&name).is_empty() => {
+                    super::cgroup::kill_and_remove(&name)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn lock(&self, op: Op) -> Result<Lock> {

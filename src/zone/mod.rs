@@ -114,6 +114,18 @@ pub(crate) fn stat(pid: i32) -> Option<(u64, char)> {
     Some((f.get(19)?.parse().ok()?, f.first()?.chars().next()?))
 }
 
+/// A fault-injection point for the crash tests: when the environment
+/// variable `HULL_FAULT_KILL_AT` names this point, the calling process
+/// kills itself (SIGKILL) here, as an agent killed at that moment would
+/// be. Unset in production, where it costs one environment lookup.
+#[doc(hidden)]
+pub fn fault_point(point: &str) {
+    if std::env::var_os("HULL_FAULT_KILL_AT").is_some_and(|p| p == point) {
+        // SAFETY: signalling this very process; nothing after it runs.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
+
 /// What a successful boot reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Booted {

@@ -301,6 +301,7 @@ pub(crate) fn spawn(
     plan: &mut Plan,
     cfg: &ZoneConfig,
     cgroups: &[PathBuf],
+    record: impl FnOnce(InitProc) -> Result<()>,
     hand_over: impl FnOnce(i32) -> Result<()>,
     hand_back: impl FnOnce(i32),
 ) -> Result<InitProc> {
@@ -361,6 +362,11 @@ pub(crate) fn spawn(
             .os(Op::BootZone, object(&format!("cgroup {}", d.display())))?;
     }
     let start_time = stat(pid).map(|s| s.0).unwrap_or(0);
+    super::fault_point("boot:spawned");
+    // Recorded before the child may go on: a caller killed from here on
+    // leaves a record that names the process, for the next open to find.
+    record(InitProc { pid, start_time })?;
+    super::fault_point("boot:recorded");
     let mut go = std::fs::File::from(go_w);
     let mut report = std::fs::File::from(report_r);
     // Phase 1: every step that can fail, up to the exec.
@@ -373,6 +379,7 @@ pub(crate) fn spawn(
     // Phase 2: the links, then the exec. A failure from here on gives the
     // links back before the child is killed.
     let exec = hand_over(pid).and_then(|()| {
+        super::fault_point("boot:handed-over");
         go.write_all(&[2]).os(Op::BootZone, object("start"))?;
         match read_report(&mut report).os(Op::BootZone, object("start"))? {
             None => Ok(()),
