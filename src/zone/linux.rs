@@ -64,18 +64,31 @@ impl LinuxZones {
         let cgroups = super::cgroup::create(name, &rec.config.caps)?;
         // The links moved so far, to give back if the boot fails after.
         let moved: std::cell::RefCell<Vec<crate::name::LinkName>> = Default::default();
+        // The zone's network namespace, held open from the handover on: it
+        // outlives a child that dies after the handover, so its links can
+        // still be given back.
+        let netns: std::cell::RefCell<Option<fs::File>> = Default::default();
         let hand_over = |pid: i32| -> Result<()> {
+            let ns = fs::File::open(format!("/proc/{pid}/ns/net"))
+                .os(Op::BootZone, format!("{name}: netns"))?;
+            *netns.borrow_mut() = Some(ns);
+            let held = netns.borrow();
+            let ns = held.as_ref().expect("just set");
             if let Some(mut v) = vnics {
-                let ns = PathBuf::from(format!("/proc/{pid}/ns/net"));
+                use std::os::fd::AsFd;
                 for link in rec.config.nets.iter().map(|n| &n.link) {
-                    v.move_into(link, crate::vnic::NetNs::Path(&ns))
+                    v.move_into(link, crate::vnic::NetNs::Fd(ns.as_fd()))
                         .map_err(|e| e.context(Op::BootZone, format!("{name}: net {link}")))?;
                     moved.borrow_mut().push(link.clone());
                 }
             }
-            configure_ip(name, pid, &rec.config.nets)
+            configure_ip(name, ns, &rec.config.nets)
         };
-        let hand_back = |pid: i32| give_back(pid, &moved.borrow());
+        let hand_back = |_pid: i32| {
+            if let Some(ns) = netns.borrow().as_ref() {
+                give_back(ns, &moved.borrow());
+            }
+        };
         super::fault_point("boot:cgroups-made");
         let ready = |init: super::InitProc| {
             let mut r = rec.clone();
@@ -104,7 +117,9 @@ impl LinuxZones {
         rec.state = to.expect("boot leads to a state");
         rec.init = Some(init);
         if let Err(e) = self.write(Op::BootZone, &rec) {
-            give_back(init.pid, &moved.borrow());
+            if let Some(ns) = netns.borrow().as_ref() {
+                give_back(ns, &moved.borrow());
+            }
             super::run::kill(&init);
             let _ = super::cgroup::remove(name);
             rec.state = State::Installed;
@@ -622,12 +637,10 @@ fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
 /// address family, through the first gateway of that family (the primary
 /// link's first).
 #[cfg(target_os = "linux")]
-fn configure_ip(name: &ZoneName, pid: i32, nets: &[super::Net]) -> Result<()> {
+fn configure_ip(name: &ZoneName, zone: &fs::File, nets: &[super::Net]) -> Result<()> {
     use crate::vnic::linux::Rtnl;
     use std::os::fd::AsRawFd;
     let object = |what: String| format!("{name}: {what}");
-    let zone =
-        fs::File::open(format!("/proc/{pid}/ns/net")).os(Op::BootZone, object("netns".into()))?;
     let mut order: Vec<&super::Net> = nets.iter().filter(|n| n.primary).collect();
     order.extend(nets.iter().filter(|n| !n.primary));
     std::thread::scope(|s| {
@@ -687,20 +700,17 @@ fn configure_ip(name: &ZoneName, pid: i32, nets: &[super::Net]) -> Result<()> {
     })
 }
 
-/// Moves `links` back from the network namespace of `pid` (a zone whose
-/// boot failed after the handover) into the calling thread's, before that
+/// Moves `links` back from the network namespace `zone` (of a zone whose
+/// boot failed after the handover, held open) into the calling thread's, before that
 /// namespace dies and takes virtual links with it. Best effort: a link that
 /// cannot be moved is left (and goes with the namespace).
 #[cfg(target_os = "linux")]
-fn give_back(pid: i32, links: &[crate::name::LinkName]) {
+fn give_back(zone: &fs::File, links: &[crate::name::LinkName]) {
     use std::os::fd::{AsFd, AsRawFd};
     if links.is_empty() {
         return;
     }
     let Ok(here) = fs::File::open("/proc/thread-self/ns/net") else {
-        return;
-    };
-    let Ok(zone) = fs::File::open(format!("/proc/{pid}/ns/net")) else {
         return;
     };
     std::thread::scope(|s| {
