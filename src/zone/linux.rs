@@ -172,15 +172,8 @@ impl LinuxZones {
     /// with no SIGTERM handler ignores it, as PID 1 does.)
     pub fn shutdown(&self, name: &ZoneName, timeout: std::time::Duration) -> Result<()> {
         let (rec, _) = self.transition(Op::HaltZone, name, Transition::Shutdown)?;
-        if let Some(init) = rec.init.filter(|i| i.alive()) {
-            // SAFETY: the pid was just checked to be INIT itself (start time).
-            unsafe { libc::kill(init.pid, libc::SIGTERM) };
-            let deadline = std::time::Instant::now() + timeout;
-            while init.alive() && std::time::Instant::now() < deadline {
-                // SAFETY: reaps INIT if it is our child and has exited.
-                unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+        if let Some(init) = rec.init {
+            super::run::signal_and_wait(&init, libc::SIGTERM, timeout);
         }
         self.halt(name)
     }

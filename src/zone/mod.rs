@@ -103,6 +103,23 @@ impl InitProc {
             None => false,
         }
     }
+
+    /// A pidfd for this exact process (Linux `pidfd_open`), or `None` if it
+    /// is gone. The start time is checked after the fd is open, so the fd
+    /// cannot name a process that reused the pid; signals sent through it
+    /// reach INIT or no one.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn pidfd(&self) -> Option<std::os::fd::OwnedFd> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: pidfd_open with a pid and no flags; a new fd or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: a fresh fd owned by no one else.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) };
+        self.alive().then_some(fd)
+    }
 }
 
 /// `(start time, state)` from `/proc/<pid>/stat`.
@@ -650,6 +667,24 @@ impl ZoneConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pidfd_is_only_had_for_the_process_that_was_recorded() {
+        let pid = std::process::id() as i32;
+        let start = stat(pid).unwrap().0;
+        let me = InitProc {
+            pid,
+            start_time: start,
+        };
+        assert!(me.alive() && me.pidfd().is_some());
+        // The same pid with another start time: a reused pid, not INIT.
+        let other = InitProc {
+            pid,
+            start_time: start + 1,
+        };
+        assert!(!other.alive() && other.pidfd().is_none());
+    }
 
     #[test]
     fn only_legal_transitions() {

@@ -262,11 +262,18 @@ fn check_zonepath(cfg: &ZoneConfig) -> Result<()> {
 }
 
 /// A child that is killed and reaped if dropped before it is handed over.
-struct Child(i32);
+struct Child {
+    pid: i32,
+    /// From `CLONE_PIDFD`: signals reach this child or no one.
+    pidfd: OwnedFd,
+}
 
 impl Child {
     fn into_pid(self) -> i32 {
-        let pid = self.0;
+        let pid = self.pid;
+        // SAFETY: moving the pidfd out of a value that is then forgotten,
+        // so it is dropped (closed) exactly once, here.
+        drop(unsafe { std::ptr::read(&self.pidfd) });
         std::mem::forget(self);
         pid
     }
@@ -274,10 +281,17 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        // SAFETY: `self.0` is our child, not yet reaped; reaped once here.
+        // SAFETY: our child, not yet reaped: signalled through its pidfd,
+        // then reaped once here.
         unsafe {
-            libc::kill(self.0, libc::SIGKILL);
-            libc::waitpid(self.0, std::ptr::null_mut(), 0);
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            );
+            libc::waitpid(self.pid, std::ptr::null_mut(), 0);
         }
     }
 }
@@ -322,12 +336,15 @@ pub(crate) fn spawn(
     // SAFETY: clone without CLONE_VM and with a NULL stack behaves like
     // fork: the child gets a copy of this address space, in which it runs
     // `child::run` (async-signal-safe calls only) until execve or _exit.
+    let mut pidfd: libc::c_int = -1;
+    // SAFETY: as above; with CLONE_PIDFD the kernel stores the child's
+    // pidfd in `pidfd` (the parent_tid argument).
     let pid = unsafe {
         libc::syscall(
             libc::SYS_clone,
-            flags as libc::c_ulong,
+            (flags | libc::CLONE_PIDFD) as libc::c_ulong,
             0usize,
-            0usize,
+            &mut pidfd as *mut libc::c_int,
             0usize,
             0usize,
         )
@@ -347,7 +364,11 @@ pub(crate) fn spawn(
         }
         child::run(plan, go_r.as_raw_fd(), report_w.as_raw_fd());
     }
-    let child = Child(pid);
+    let child = Child {
+        pid,
+        // SAFETY: the fd the kernel just made for this child, ours alone.
+        pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+    };
     drop((go_r, report_w));
     // The zone holds its own copies of its console's write ends.
     plan.console.zone = None;
@@ -465,42 +486,75 @@ fn failure(cfg: &ZoneConfig, f: Option<Failure>) -> Error {
 /// Kills INIT (the pid namespace takes every other zone process with it)
 /// and waits until it is gone.
 pub(crate) fn kill(init: &InitProc) {
-    if init.alive() {
-        // SAFETY: the pid was checked to be INIT itself (start time) just now.
-        unsafe { libc::kill(init.pid, libc::SIGKILL) };
-    }
-    // Reap it if it is our child; otherwise wait for it to disappear.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    signal_and_wait(init, libc::SIGKILL, Duration::from_secs(10));
+}
+
+/// Sends `sig` to INIT through its pidfd and waits up to `timeout` for it
+/// to exit (the pidfd becomes readable), reaping it if it is our child.
+/// Returns whether it is gone.
+pub(crate) fn signal_and_wait(init: &InitProc, sig: i32, timeout: Duration) -> bool {
+    let Some(fd) = init.pidfd() else {
+        // Gone already; reap it if it is our zombie.
         // SAFETY: waitpid on a pid; ECHILD if it is not ours.
-        let r = unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
-        if r == init.pid || !init.alive() || Instant::now() > deadline {
-            if r != init.pid {
-                // SAFETY: as above; reap a zombie child if it is ours.
-                unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
-            }
-            return;
+        unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
+        return true;
+    };
+    // SAFETY: pidfd_send_signal on our open pidfd, no siginfo, no flags.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        // SAFETY: one pollfd on the stack.
+        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        if r > 0 || left.is_zero() {
+            break;
         }
-        std::thread::sleep(Duration::from_millis(5));
     }
+    // SAFETY: reaping INIT if it is our child (ECHILD otherwise).
+    unsafe { libc::waitpid(init.pid, std::ptr::null_mut(), libc::WNOHANG) };
+    p.revents & libc::POLLIN != 0
 }
 
 /// Waits for INIT to exit; its exit code, or 128 + the signal that killed it.
 /// Only the process that booted the zone (INIT's parent) can wait.
 pub(crate) fn wait(name: &ZoneName, init: &InitProc) -> Result<i32> {
-    let mut status = 0;
-    // SAFETY: `status` is a valid out-pointer.
-    let r = unsafe { libc::waitpid(init.pid, &mut status, 0) };
-    if r != init.pid {
+    let object = || format!("{name}: wait for init");
+    let fd = init.pidfd();
+    // SAFETY: siginfo_t is plain data; all zeroes is a valid value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // INIT's pidfd (P_PIDFD = 3); gone from /proc already, a zombie of
+    // ours is still waitable by pid.
+    let (idtype, id) = match &fd {
+        Some(fd) => (3, fd.as_raw_fd() as libc::id_t),
+        None => (libc::P_PID, init.pid as libc::id_t),
+    };
+    // SAFETY: waitid with a valid id type and id, `info` a valid out-pointer.
+    let r = unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED) };
+    if r != 0 {
         return Err(Error::os(
             Op::BootZone,
-            format!("{name}: wait for init"),
+            object(),
             std::io::Error::last_os_error(),
         ));
     }
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
+    // SAFETY: waitid filled a CLD_* siginfo.
+    let (code, status) = unsafe { (info.si_code, info.si_status()) };
+    Ok(if code == libc::CLD_EXITED {
+        status
     } else {
-        128 + libc::WTERMSIG(status)
+        128 + status
     })
 }
