@@ -549,6 +549,7 @@ fn zones_on_an_etherstub_get_their_addresses_ping_each_other_and_reach_the_host_
                 "name": zone_name(tag), "zonepath": base.join(tag),
                 "init": ["/bin/sh", "-c", script],
                 "nets": [{"interface": link, "ip": addr, "netmask": "255.255.255.0",
+                          "ips": [format!("fd00:88::{}/64", &addr[8..])],
                           "gateway": "10.88.0.1", "mtu": 1400, "primary": true}]
             }))
             .unwrap()
@@ -584,6 +585,7 @@ fn zones_on_an_etherstub_get_their_addresses_ping_each_other_and_reach_the_host_
     .map(|(out, addrs)| {
         assert_eq!(out, "peer=ok\ngateway=ok\ndone\n", "{addrs}");
         assert!(addrs.contains("10.88.0.2/24"), "{addrs}");
+        assert!(addrs.contains("fd00:88::2/64"), "{addrs}");
         assert!(addrs.contains("mtu 1400"), "{addrs}");
     })
     .unwrap();

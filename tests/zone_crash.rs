@@ -91,6 +91,12 @@ fn recovers(point: &str, state: &Path, name: &ZoneName) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(no_cgroups_for(name), "{point}: a cgroup left");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let zonepath = state.join(format!("{name}.zone"));
+    assert!(
+        !mounts.contains(zonepath.to_str().unwrap()),
+        "{point}: a mount of the zone left on the host"
+    );
     // And it works: boot, halt, uninstall, delete.
     zones.boot(name).unwrap();
     zones.halt(name).unwrap();
