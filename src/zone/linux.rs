@@ -94,7 +94,7 @@ impl LinuxZones {
             let mut r = rec.clone();
             r.state = State::Ready;
             r.init = Some(init);
-            self.write(Op::BootZone, &r)
+            self.write_state(Op::BootZone, &r)
         };
         let spawned = super::run::spawn(
             &mut plan,
@@ -109,14 +109,14 @@ impl LinuxZones {
             Err(e) => {
                 let _ = super::cgroup::remove(name);
                 // Back to installed (the Ready record, if written, is void).
-                let _ = self.write(Op::BootZone, &rec);
+                let _ = self.write_state(Op::BootZone, &rec);
                 return Err(e);
             }
         };
         super::fault_point("boot:running");
         rec.state = to.expect("boot leads to a state");
         rec.init = Some(init);
-        if let Err(e) = self.write(Op::BootZone, &rec) {
+        if let Err(e) = self.write_state(Op::BootZone, &rec) {
             if let Some(ns) = netns.borrow().as_ref() {
                 give_back(ns, &moved.borrow());
             }
@@ -124,7 +124,7 @@ impl LinuxZones {
             let _ = super::cgroup::remove(name);
             rec.state = State::Installed;
             rec.init = None;
-            let _ = self.write(Op::BootZone, &rec);
+            let _ = self.write_state(Op::BootZone, &rec);
             return Err(e);
         }
         Ok(init)
@@ -164,7 +164,7 @@ impl LinuxZones {
         super::fault_point("halt:cgroups-removed");
         rec.state = to.expect("halt leads to a state");
         rec.init = None;
-        self.write(Op::HaltZone, &rec)
+        self.write_state(Op::HaltZone, &rec)
     }
 
     /// Shuts a running zone down gently: SIGTERM to INIT, up to `timeout`
@@ -261,7 +261,7 @@ impl LinuxZones {
                     super::cgroup::kill_and_remove(&name)?;
                     rec.state = State::Installed;
                     rec.init = None;
-                    self.write(Op::QueryZone, &rec)?;
+                    self.write_state(Op::QueryZone, &rec)?;
                 }
                 _ if !super::cgroup::dirs(&name).is_empty() => {
                     super::cgroup::kill_and_remove(&name)?;
@@ -309,6 +309,18 @@ impl LinuxZones {
     }
 
     fn write(&self, op: Op, rec: &Record) -> Result<()> {
+        self.write_record(op, rec, true)
+    }
+
+    /// Writes a run-state change (Ready, Running, back to Installed) without
+    /// fsync: the rename alone is atomic against a killed caller, which is
+    /// what these records guard against; after a machine crash no zone runs
+    /// and the next open reconciles whatever the disk kept.
+    fn write_state(&self, op: Op, rec: &Record) -> Result<()> {
+        self.write_record(op, rec, false)
+    }
+
+    fn write_record(&self, op: Op, rec: &Record, durable: bool) -> Result<()> {
         let name = &rec.config.name;
         let tmp = self
             .dir
@@ -322,9 +334,14 @@ impl LinuxZones {
                 .mode_0600()
                 .open(&tmp)?;
             f.write_all(&text)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             fs::rename(&tmp, self.path(name))?;
-            fs::File::open(&self.dir)?.sync_all()
+            if durable {
+                fs::File::open(&self.dir)?.sync_all()?;
+            }
+            Ok(())
         })();
         r.map_err(|e| {
             let _ = fs::remove_file(&tmp);
