@@ -33,6 +33,7 @@
 //! `CAP_NET_ADMIN` (root) in the network namespace the links live in.
 
 pub mod illumos;
+#[cfg(target_os = "linux")]
 pub(crate) mod linux;
 
 use std::fmt;
@@ -128,15 +129,17 @@ impl Vnics {
     /// Opens the platform's link management (Linux: an rtnetlink socket in
     /// the calling thread's network namespace).
     pub fn open() -> Result<Vnics> {
-        if cfg!(target_os = "illumos") {
-            let calls = illumos::LibDladm::load()?;
-            return Ok(Vnics {
-                backend: Box::new(illumos::Illumos::new(calls)?),
-            });
-        }
-        Ok(Vnics {
+        #[cfg(target_os = "linux")]
+        return Ok(Vnics {
             backend: Box::new(linux::Linux::open()?),
-        })
+        });
+        #[cfg(not(target_os = "linux"))]
+        {
+            let calls = illumos::LibDladm::load()?;
+            Ok(Vnics {
+                backend: Box::new(illumos::Illumos::new(calls)?),
+            })
+        }
     }
 
     /// The illumos backend over any libdladm call table: the real
