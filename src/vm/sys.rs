@@ -103,7 +103,17 @@ impl Flavor {
 /// The system calls hull's KVM layer makes, and nothing else.
 ///
 /// Every method is a thin system call; policy lives in the callers.
-pub trait KvmSys: Send + Sync + fmt::Debug {
+///
+/// # Safety
+/// hull trusts what an implementation returns as the kernel's word:
+/// [`KvmSys::mmap_shared`] must return a readable and writable mapping of
+/// at least `len` bytes that stays valid, and is written by no one but the
+/// caller and the (real or modelled) kernel, until it is passed to
+/// [`KvmSys::munmap`]; [`KvmSys::open`] must return an fd the caller owns;
+/// [`KvmSys::ioctl`] must, for the requests hull makes, write no more than
+/// the structure `arg` points to. A bogus mapping would let safe code read
+/// and write arbitrary memory, so implementing the trait is `unsafe`.
+pub unsafe trait KvmSys: Send + Sync + fmt::Debug {
     /// `open(path, O_RDWR | O_CLOEXEC)`.
     fn open(&self, path: &Path) -> io::Result<OwnedFd>;
 
@@ -133,7 +143,10 @@ pub trait KvmSys: Send + Sync + fmt::Debug {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct HostSys;
 
-impl KvmSys for HostSys {
+// SAFETY: every method is the system call itself: the mapping is the
+// kernel's, the fd the kernel's new one, the ioctl writes what the kernel
+// writes for that request.
+unsafe impl KvmSys for HostSys {
     fn open(&self, path: &Path) -> io::Result<OwnedFd> {
         let c = CString::new(path.as_os_str().as_bytes())
             .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;

@@ -370,12 +370,21 @@ impl Vcpu {
         // the layout tests, not assumed here.
         macro_rules! decode {
             ($m:ident) => {{
+                // The run page is read through raw pointers, never as a
+                // `&mut kvm_run` over the whole page: a VcpuStopper on
+                // another thread may store into `immediate_exit` (offset 1)
+                // at any time. Only the exit union (offset 32, clear of it)
+                // is borrowed.
+                let runp = base as *mut $m::kvm_run;
                 // SAFETY: the mapping holds at least one kvm_run of this
-                // flavour (checked at creation) and the kernel is not
-                // writing it: KVM_RUN has returned on this thread.
-                let run = unsafe { &mut *(base as *mut $m::kvm_run) };
-                let u = &mut run.__bindgen_anon_1;
-                match run.exit_reason {
+                // flavour (checked at creation) and the kernel is not writing
+                // it: KVM_RUN has returned on this thread. The field read is
+                // a plain u32.
+                let exit_reason = unsafe { std::ptr::addr_of!((*runp).exit_reason).read() };
+                // SAFETY: as above; this borrows the exit union alone, for
+                // no longer than `&mut self`, and no other thread touches it.
+                let u = unsafe { &mut *std::ptr::addr_of_mut!((*runp).__bindgen_anon_1) };
+                match exit_reason {
                     $m::KVM_EXIT_IO => {
                         // SAFETY: exit_reason says the io member is the live one.
                         let io = unsafe { u.io };

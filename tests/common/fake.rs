@@ -132,7 +132,10 @@ impl FakeKvm {
     }
 }
 
-impl KvmSys for FakeKvm {
+// SAFETY: the fake's mappings are heap allocations of the length asked,
+// freed only by munmap; its fds are fresh opens of /dev/null it hands over; its
+// ioctls write only the structures their requests name.
+unsafe impl KvmSys for FakeKvm {
     fn open(&self, path: &Path) -> io::Result<OwnedFd> {
         let mut st = self.state.lock().unwrap();
         self.record(&mut st, Call::Open(path.to_path_buf()))?;
