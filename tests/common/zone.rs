@@ -11,7 +11,8 @@ use hull::zone::{ZoneConfig, Zones};
 /// The busybox applets the zone tests use.
 const APPLETS: &[&str] = &[
     "sh", "hostname", "cat", "sleep", "echo", "ls", "mknod", "head", "dd", "wc", "unshare", "id",
-    "stat", "grep", "mkdir", "touch", "test", "[", "true", "tr", "cut", "ln", "rm",
+    "stat", "grep", "mkdir", "touch", "test", "[", "true", "tr", "cut", "ln", "rm", "ping", "ip",
+    "mount",
 ];
 
 /// A state dir, a busybox root image and a base for zonepaths.
