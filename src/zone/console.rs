@@ -65,33 +65,14 @@ fn dup(fd: i32) -> std::io::Result<OwnedFd> {
 /// Opens a console file for appending: created 0600 if missing, through
 /// no symbolic link, and only if it is a regular file.
 fn open_log(path: &Path) -> std::io::Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains NUL"))?;
-    // SAFETY: open_how is plain data; all zeroes is a valid value.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_WRONLY
-        | libc::O_APPEND
-        | libc::O_CREAT
-        | libc::O_NONBLOCK
-        | libc::O_NOCTTY
-        | libc::O_CLOEXEC) as u64;
-    how.mode = 0o600;
-    how.resolve = libc::RESOLVE_NO_SYMLINKS;
-    // SAFETY: a NUL-terminated path and an open_how on the stack, its size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a fresh fd owned by no one else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK | libc::O_NOCTTY;
+    let fd = super::paths::openat2_mode(
+        super::paths::cwd(),
+        path,
+        flags,
+        0o600,
+        libc::RESOLVE_NO_SYMLINKS,
+    )?;
     let meta = std::fs::File::from(fd.try_clone()?).metadata()?;
     if !meta.is_file() {
         return Err(std::io::Error::new(

@@ -17,11 +17,23 @@ pub(crate) fn openat2(
     flags: i32,
     resolve: u64,
 ) -> io::Result<OwnedFd> {
+    openat2_mode(dir, path, flags, 0, resolve)
+}
+
+/// [`openat2`] with a creation mode, for `O_CREAT`.
+pub(crate) fn openat2_mode(
+    dir: BorrowedFd<'_>,
+    path: &Path,
+    flags: i32,
+    mode: u64,
+    resolve: u64,
+) -> io::Result<OwnedFd> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))?;
     // SAFETY: open_how is plain data; all zeroes is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.mode = mode;
     how.resolve = resolve;
     // SAFETY: `c` is a NUL-terminated path and `how` a valid open_how whose
     // size is passed; the kernel returns a new fd or -1.
@@ -39,6 +51,13 @@ pub(crate) fn openat2(
     }
     // SAFETY: `fd` was just returned by openat2 and is owned by no one else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The current directory as a `dirfd` (`AT_FDCWD`), for absolute paths.
+pub(crate) fn cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is not an fd but a value every *at call accepts in
+    // an fd's place; it is not -1 and nothing closes it.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
 }
 
 /// Resolution that never leaves `dir` and never follows a symlink.

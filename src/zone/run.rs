@@ -14,7 +14,7 @@
 
 use std::ffi::CString;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -206,10 +206,13 @@ fn check_source(m: &super::FsMount) -> std::io::Result<()> {
     } else {
         libc::RESOLVE_NO_SYMLINKS
     };
-    // SAFETY: AT_FDCWD is not an fd but a value every *at call accepts in
-    // an fd's place; it is not -1 and nothing closes it.
-    let cwd = unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) };
-    paths::openat2(cwd, &m.source, libc::O_PATH | libc::O_DIRECTORY, resolve).map(drop)
+    paths::openat2(
+        paths::cwd(),
+        &m.source,
+        libc::O_PATH | libc::O_DIRECTORY,
+        resolve,
+    )
+    .map(drop)
 }
 
 /// Whether `p` or a directory above it is root's with no access for group
