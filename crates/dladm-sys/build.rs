@@ -6,7 +6,7 @@ fn main() {
     #[cfg(feature = "bindgen")]
     hull_sys_build::generate("illumos/libdladm.h", "dladm", |b| {
         b.allowlist_function("dladm_.*")
-            .allowlist_type("hull_vnic_attr_head_t")
+            .allowlist_type("hull_.*|dladm_errlist_t")
             .allowlist_var("DATALINK_.*|DLADM_.*|VNIC_.*|VRRP_.*|MAXLINKNAMELEN|MAXMACADDRLEN|ETHERADDRL|HULL_.*")
             .blocklist_type("boolean_t|uint_t")
             .raw_line("use nvpair_sys::{boolean_t, uint_t};")

@@ -2,17 +2,27 @@
 //!
 //! Every libdladm call goes through [`DladmCalls`], one method per C
 //! function, implemented for real by [`LibDladm`]. illumos cannot run here,
-//! so this backend is verified only through a fake of that table
+//! so this backend is verified through fakes: of that table
 //! (`tests/vnic_illumos_fake.rs`: which calls, in which order, with which
-//! link ids, MAC type, VLAN id and flags).
+//! link ids, MAC type, VLAN id and flags), and of the C library itself
+//! (`tests/fakes/libdladm.c`, loaded through [`LibDladm::open`]: the
+//! argument lists and structs as illumos declares them).
 //!
-//! Random MACs are drawn by hull (locally administered, unicast) and passed
-//! as `VNIC_MAC_ADDR_TYPE_FIXED`, so the address is known without reading it
-//! back. An MTU is set through the link property `mtu` at creation. The MTU
-//! of an existing VNIC is not read back (that needs `dladm_get_linkprop`,
-//! not bound yet): [`Vnic::mtu`] is 0 there unless hull set it. A VNIC is
-//! handed to a zone through the zone's configuration (a `net` resource), not
-//! moved, so `Vnics::move_into` is unsupported here.
+//! * `dladm_vnic_create` has had three signatures under one symbol. hull
+//!   calls only the 15-argument one (with a `dladm_errlist_t`), after
+//!   telling it apart by the symbols the library exports
+//!   ([`dladm_sys::GENERATION_MARKERS`]); any other generation makes
+//!   create a typed `Unsupported` that names what was found.
+//! * Random MACs are drawn by hull (locally administered, unicast) and
+//!   passed as `VNIC_MAC_ADDR_TYPE_FIXED`, so the address is known without
+//!   reading it back.
+//! * The MTU is not a create-time property (the create-time property list
+//!   takes only resource properties): it is set after creation with
+//!   `dladm_set_linkprop` and read back with `dladm_get_linkprop`, so
+//!   [`Vnic::mtu`] is the link's. A create that fails after the VNIC exists
+//!   deletes it again.
+//! * A VNIC is handed to a zone through the zone's configuration (a `net`
+//!   resource), not moved, so `Vnics::move_into` is unsupported here.
 
 use std::ffi::{c_void, CStr, CString};
 use std::ptr::NonNull;
@@ -58,7 +68,8 @@ pub struct VnicCreate {
     pub vrid: u32,
     /// The address family (0: `AF_UNSPEC`).
     pub af: i32,
-    /// Link properties, as `dladm_parse_link_props` takes them (`mtu=1400`).
+    /// Create-time (resource) link properties, as `dladm_parse_link_props`
+    /// takes them (`maxbw=100M`); hull passes none. The MTU is not one.
     pub props: Option<String>,
     /// `DLADM_OPT_*`.
     pub flags: u32,
@@ -75,6 +86,16 @@ pub struct VnicInfo {
     pub vid: u16,
 }
 
+/// A failed `dladm_vnic_create`: its status and the messages it put in its
+/// `dladm_errlist_t`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateFailed {
+    /// The status.
+    pub status: Status,
+    /// The error list's messages, in order.
+    pub errors: Vec<String>,
+}
+
 /// The libdladm calls the illumos backend makes, one method per C function.
 /// The handle (`dladm_open`/`dladm_close`) belongs to the implementation.
 pub trait DladmCalls: Send {
@@ -88,12 +109,23 @@ pub trait DladmCalls: Send {
     fn id2info(&mut self, id: LinkId) -> std::result::Result<(String, i32), Status>;
     /// `dladm_walk_datalink_id` over one class.
     fn walk(&mut self, class: i32, flags: u32) -> std::result::Result<Vec<LinkId>, Status>;
-    /// `dladm_vnic_create` (after `dladm_parse_link_props` for `props`).
-    fn vnic_create(&mut self, args: &VnicCreate) -> std::result::Result<LinkId, Status>;
+    /// `None` if [`vnic_create`](Self::vnic_create) can be called; else
+    /// which `dladm_vnic_create` generation the library has, which hull
+    /// does not call.
+    fn unknown_vnic_create(&self) -> Option<&'static str>;
+    /// `dladm_vnic_create`, 15-argument form, with a zeroed
+    /// `dladm_errlist_t` that is reset afterwards (after
+    /// `dladm_parse_link_props` for `props`).
+    fn vnic_create(&mut self, args: &VnicCreate) -> std::result::Result<LinkId, CreateFailed>;
     /// `dladm_vnic_delete`.
     fn vnic_delete(&mut self, id: LinkId, flags: u32) -> Status;
     /// `dladm_vnic_info`, its head only.
     fn vnic_info(&mut self, id: LinkId, flags: u32) -> std::result::Result<VnicInfo, Status>;
+    /// `dladm_set_linkprop` with one value.
+    fn set_linkprop(&mut self, id: LinkId, name: &str, value: &str, flags: u32) -> Status;
+    /// `dladm_get_linkprop` of the current value (`DLADM_PROP_VAL_CURRENT`),
+    /// its first value.
+    fn get_linkprop(&mut self, id: LinkId, name: &str) -> std::result::Result<String, Status>;
     /// `dladm_status2str`.
     fn status2str(&mut self, status: Status) -> String;
 }
@@ -156,6 +188,55 @@ impl<T: DladmCalls> Illumos<T> {
         Ok(Illumos { calls })
     }
 
+    fn create_error(&mut self, op: Op, object: &str, f: CreateFailed) -> Error {
+        let e = self.error(op, object, f.status);
+        if f.errors.is_empty() {
+            e
+        } else {
+            e.with_detail(&f.errors.join("; "))
+        }
+    }
+
+    /// Refuses a `dladm_vnic_create` generation hull does not call.
+    fn creatable(&mut self, op: Op, object: &str) -> Result<()> {
+        match self.calls.unknown_vnic_create() {
+            None => Ok(()),
+            Some(found) => Err(Error::new(
+                op,
+                object,
+                ErrorKind::Unsupported("this libdladm's dladm_vnic_create generation"),
+            )
+            .with_detail(found)),
+        }
+    }
+
+    /// Sets the MTU of the VNIC just created as `id` and reads it back
+    /// with the rest; on failure deletes the VNIC again.
+    fn finish_create(&mut self, spec: &VnicSpec, id: LinkId, object: &str) -> Result<Vnic> {
+        let r = match spec.mtu {
+            Some(mtu) => {
+                let st =
+                    self.calls
+                        .set_linkprop(id, "mtu", &mtu.to_string(), sys::DLADM_OPT_ACTIVE);
+                if st == Status::OK {
+                    Ok(())
+                } else {
+                    Err(self
+                        .error(Op::CreateVnic, object, st)
+                        .with_detail(&format!("setting mtu {mtu}")))
+                }
+            }
+            None => Ok(()),
+        }
+        .and_then(|()| self.vnic_of(spec.name.as_str(), id));
+        if r.is_err() {
+            // Nothing half-made: the VNIC goes again. A failure here leaves
+            // the first error the one reported.
+            let _ = self.calls.vnic_delete(id, sys::DLADM_OPT_ACTIVE);
+        }
+        r
+    }
+
     fn error(&mut self, op: Op, object: impl Into<String>, st: Status) -> Error {
         let text = self.calls.status2str(st);
         Error::library(
@@ -193,11 +274,22 @@ impl<T: DladmCalls> Illumos<T> {
         let link = |s: &str| {
             LinkName::parse(s, LinkRules::Illumos).or_else(|_| LinkName::parse(s, LinkRules::Linux))
         };
+        let mtu = self
+            .calls
+            .get_linkprop(id, "mtu")
+            .map_err(|st| self.error(Op::QueryLink, name, st))?;
+        let mtu = mtu.trim().parse().map_err(|_| {
+            Error::new(
+                Op::QueryLink,
+                name,
+                ErrorKind::InvalidArgument(format!("libdladm reports mtu {mtu:?}")),
+            )
+        })?;
         Ok(Vnic {
             name: link(name)?,
             over: link(&over)?,
             mac: MacAddr(info.mac),
-            mtu: 0,
+            mtu,
             vlan: if info.vid == 0 {
                 None
             } else {
@@ -219,6 +311,7 @@ const CLASS_ETHERSTUB: i32 = sys::DATALINK_CLASS_ETHERSTUB as i32;
 impl<T: DladmCalls> Backend for Illumos<T> {
     fn create(&mut self, spec: &VnicSpec, mac: MacAddr) -> Result<Vnic> {
         let object = format!("{} over {}", spec.name, spec.over);
+        self.creatable(Op::CreateVnic, &object)?;
         let (over, _) = self
             .calls
             .name2info(spec.over.as_str())
@@ -234,19 +327,14 @@ impl<T: DladmCalls> Backend for Illumos<T> {
             vid: spec.vlan.map_or(0, VlanId::get),
             vrid: sys::VRRP_VRID_NONE,
             af: 0,
-            props: spec.mtu.map(|m| format!("mtu={m}")),
+            props: None,
             flags: sys::DLADM_OPT_ACTIVE,
         };
-        self.calls
+        let id = self
+            .calls
             .vnic_create(&args)
-            .map_err(|st| self.error(Op::CreateVnic, &object, st))?;
-        Ok(Vnic {
-            name: spec.name.clone(),
-            over: spec.over.clone(),
-            mac,
-            mtu: spec.mtu.unwrap_or(0),
-            vlan: spec.vlan,
-        })
+            .map_err(|f| self.create_error(Op::CreateVnic, &object, f))?;
+        self.finish_create(spec, id, &object)
     }
 
     fn delete(&mut self, name: &LinkName) -> Result<()> {
@@ -288,6 +376,7 @@ impl<T: DladmCalls> Backend for Illumos<T> {
     }
 
     fn create_etherstub(&mut self, name: &LinkName) -> Result<()> {
+        self.creatable(Op::Etherstub, name.as_str())?;
         let args = VnicCreate {
             name: name.as_str().to_string(),
             over: sys::DATALINK_INVALID_LINKID,
@@ -305,7 +394,7 @@ impl<T: DladmCalls> Backend for Illumos<T> {
         self.calls
             .vnic_create(&args)
             .map(drop)
-            .map_err(|st| self.error(Op::Etherstub, name.as_str(), st))
+            .map_err(|f| self.create_error(Op::Etherstub, name.as_str(), f))
     }
 
     fn delete_etherstub(&mut self, name: &LinkName) -> Result<()> {
@@ -335,7 +424,7 @@ impl<T: DladmCalls> Backend for Illumos<T> {
 
 /// The real libdladm, loaded at run time.
 pub struct LibDladm {
-    lib: sys::Dladm,
+    lib: sys::Library,
     handle: Option<NonNull<sys::dladm_handle>>,
 }
 
@@ -348,6 +437,26 @@ impl LibDladm {
     pub fn load() -> Result<LibDladm> {
         let lib = sys::load()
             .map_err(|e| Error::library(Op::LoadLibrary, "libdladm", ErrorKind::NotFound, e))?;
+        Ok(LibDladm { lib, handle: None })
+    }
+
+    /// Loads the libdladm at `path` instead of the system's (a non-standard
+    /// install, or a test's fake).
+    ///
+    /// # Safety
+    ///
+    /// `path` must be a libdladm whose symbols have illumos's types, as
+    /// declared in `vendor-headers/illumos/libdladm.h`.
+    pub unsafe fn open(path: &std::path::Path) -> Result<LibDladm> {
+        // SAFETY: the caller vouches for the library.
+        let lib = unsafe { sys::Library::open(path) }.map_err(|e| {
+            Error::library(
+                Op::LoadLibrary,
+                path.display().to_string(),
+                ErrorKind::NotFound,
+                e,
+            )
+        })?;
         Ok(LibDladm { lib, handle: None })
     }
 
@@ -364,7 +473,7 @@ impl DladmCalls for LibDladm {
     fn open(&mut self) -> Status {
         let mut h = std::ptr::null_mut();
         // SAFETY: `h` is a valid out-pointer.
-        let st = Status(unsafe { self.lib.dladm_open(&mut h) });
+        let st = Status(unsafe { self.lib.dladm.dladm_open(&mut h) });
         self.handle = NonNull::new(h);
         st
     }
@@ -372,7 +481,7 @@ impl DladmCalls for LibDladm {
     fn close(&mut self) {
         if let Some(h) = self.handle.take() {
             // SAFETY: `h` came from dladm_open and is closed once.
-            unsafe { self.lib.dladm_close(h.as_ptr()) }
+            unsafe { self.lib.dladm.dladm_close(h.as_ptr()) }
         }
     }
 
@@ -381,7 +490,7 @@ impl DladmCalls for LibDladm {
         // SAFETY: the handle is open; `n` is live; the out-pointers are valid
         // or NULL, which libdladm allows.
         let st = unsafe {
-            self.lib.dladm_name2info(
+            self.lib.dladm.dladm_name2info(
                 self.h(),
                 n.as_ptr(),
                 &mut id,
@@ -402,7 +511,7 @@ impl DladmCalls for LibDladm {
         let mut class = 0;
         // SAFETY: the handle is open; `buf` is writable for its length.
         let st = unsafe {
-            self.lib.dladm_datalink_id2info(
+            self.lib.dladm.dladm_datalink_id2info(
                 self.h(),
                 id,
                 std::ptr::null_mut(),
@@ -438,7 +547,7 @@ impl DladmCalls for LibDladm {
         // SAFETY: the handle is open; `each` matches the callback type; `ids`
         // outlives the call.
         let st = unsafe {
-            self.lib.dladm_walk_datalink_id(
+            self.lib.dladm.dladm_walk_datalink_id(
                 Some(each),
                 self.h(),
                 &mut ids as *mut _ as *mut c_void,
@@ -454,7 +563,21 @@ impl DladmCalls for LibDladm {
         }
     }
 
-    fn vnic_create(&mut self, a: &VnicCreate) -> std::result::Result<LinkId, Status> {
+    fn unknown_vnic_create(&self) -> Option<&'static str> {
+        match self.lib.vnic_create {
+            sys::VnicCreate::Errlist { .. } => None,
+            sys::VnicCreate::Unknown(found) => Some(found),
+        }
+    }
+
+    fn vnic_create(&mut self, a: &VnicCreate) -> std::result::Result<LinkId, CreateFailed> {
+        let failed = |st: i32| CreateFailed {
+            status: Status(st),
+            errors: Vec::new(),
+        };
+        let sys::VnicCreate::Errlist { create, reset } = self.lib.vnic_create else {
+            return Err(failed(sys::DLADM_STATUS_NOTSUP as i32));
+        };
         let name = cstr(&a.name);
         let mut mac = [0u8; sys::MAXMACADDRLEN as usize];
         mac[..6].copy_from_slice(&a.mac);
@@ -464,23 +587,26 @@ impl DladmCalls for LibDladm {
             // SAFETY: `text` is a writable NUL-terminated buffer (libdladm
             // tokenises it in place); `props` is a valid out-pointer.
             let st = unsafe {
-                self.lib.dladm_parse_link_props(
+                self.lib.dladm.dladm_parse_link_props(
                     text.as_mut_ptr().cast(),
                     &mut props,
                     nvpair_sys::boolean_t_B_FALSE,
                 )
             };
             if st != 0 {
-                return Err(Status(st));
+                return Err(failed(st));
             }
         }
         let mut slot = a.slot.unwrap_or(-1);
         let mut id = 0;
-        // SAFETY: the handle is open; every pointer is live for the call;
-        // `mac` has MAXMACADDRLEN bytes; `props` is NULL or from
-        // dladm_parse_link_props.
+        // SAFETY: all-zero is the empty list dladm_errlist_init makes.
+        let mut errs: sys::dladm_errlist_t = unsafe { std::mem::zeroed() };
+        // SAFETY: the markers identified the 15-argument generation, whose
+        // types `create` has; the handle is open; every pointer is live for
+        // the call; `mac` has MAXMACADDRLEN bytes; `props` is NULL or from
+        // dladm_parse_link_props; `errs` is an empty list.
         let st = unsafe {
-            self.lib.dladm_vnic_create(
+            create(
                 self.h(),
                 name.as_ptr(),
                 a.over,
@@ -498,23 +624,81 @@ impl DladmCalls for LibDladm {
                 a.af,
                 &mut id,
                 props,
+                &mut errs,
                 a.flags,
             )
         };
+        let mut errors = Vec::new();
+        if !errs.el_errs.is_null() {
+            for i in 0..errs.el_count as usize {
+                // SAFETY: libdladm keeps el_count strings in el_errs.
+                let p = unsafe { *errs.el_errs.add(i) };
+                if !p.is_null() {
+                    // SAFETY: each is a NUL-terminated string it allocated.
+                    errors.push(unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned());
+                }
+            }
+        }
+        // SAFETY: `errs` was filled by libdladm and is released once.
+        unsafe { reset(&mut errs) };
         if !props.is_null() {
             // SAFETY: `props` came from dladm_parse_link_props and is freed once.
-            unsafe { self.lib.dladm_free_props(props) };
+            unsafe { self.lib.dladm.dladm_free_props(props) };
         }
         if st == 0 {
             Ok(id)
         } else {
-            Err(Status(st))
+            Err(CreateFailed {
+                status: Status(st),
+                errors,
+            })
         }
+    }
+
+    fn set_linkprop(&mut self, id: LinkId, name: &str, value: &str, flags: u32) -> Status {
+        let (n, v) = (cstr(name), cstr(value));
+        let mut vals = [v.as_ptr() as *mut std::ffi::c_char];
+        // SAFETY: the handle is open; `vals` holds one live string, which
+        // libdladm only reads.
+        Status(unsafe {
+            self.lib
+                .dladm
+                .dladm_set_linkprop(self.h(), id, n.as_ptr(), vals.as_mut_ptr(), 1, flags)
+        })
+    }
+
+    fn get_linkprop(&mut self, id: LinkId, name: &str) -> std::result::Result<String, Status> {
+        let n = cstr(name);
+        let mut buf = [0 as std::ffi::c_char; sys::DLADM_PROP_VAL_MAX as usize];
+        let mut vals = [buf.as_mut_ptr()];
+        let mut count: u32 = 1;
+        // SAFETY: the handle is open; `vals` has `count` pointers to
+        // DLADM_PROP_VAL_MAX-byte buffers, as dladm_get_linkprop requires.
+        let st = unsafe {
+            self.lib.dladm.dladm_get_linkprop(
+                self.h(),
+                id,
+                sys::DLADM_PROP_VAL_CURRENT as i32,
+                n.as_ptr(),
+                vals.as_mut_ptr(),
+                &mut count,
+            )
+        };
+        if st != 0 {
+            return Err(Status(st));
+        }
+        if count == 0 {
+            return Ok(String::new());
+        }
+        // SAFETY: libdladm NUL-terminates the value within the buffer.
+        Ok(unsafe { CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned())
     }
 
     fn vnic_delete(&mut self, id: LinkId, flags: u32) -> Status {
         // SAFETY: the handle is open.
-        Status(unsafe { self.lib.dladm_vnic_delete(self.h(), id, flags) })
+        Status(unsafe { self.lib.dladm.dladm_vnic_delete(self.h(), id, flags) })
     }
 
     fn vnic_info(&mut self, id: LinkId, flags: u32) -> std::result::Result<VnicInfo, Status> {
@@ -524,6 +708,7 @@ impl DladmCalls for LibDladm {
         // dladm_vnic_attr_t and 8-byte aligned.
         let st = unsafe {
             self.lib
+                .dladm
                 .dladm_vnic_info(self.h(), id, buf.as_mut_ptr().cast(), flags)
         };
         if st != 0 {
@@ -544,7 +729,7 @@ impl DladmCalls for LibDladm {
     fn status2str(&mut self, status: Status) -> String {
         let mut buf = [0 as std::ffi::c_char; sys::DLADM_STRSIZE as usize];
         // SAFETY: `buf` has DLADM_STRSIZE bytes, as dladm_status2str requires.
-        let p = unsafe { self.lib.dladm_status2str(status.0, buf.as_mut_ptr()) };
+        let p = unsafe { self.lib.dladm.dladm_status2str(status.0, buf.as_mut_ptr()) };
         // SAFETY: the result points to `buf` or a static string, NUL-terminated.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }

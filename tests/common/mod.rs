@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
+pub mod cfake;
 pub mod fake;
 pub mod zone;
 

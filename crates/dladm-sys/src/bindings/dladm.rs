@@ -9,8 +9,11 @@ pub const DATALINK_INVALID_LINKID: u32 = 0;
 pub const MAXLINKNAMELEN: u32 = 32;
 pub const MAXMACADDRLEN: u32 = 20;
 pub const ETHERADDRL: u32 = 6;
-pub const DLADM_STRSIZE: u32 = 256;
-pub const HULL_VNIC_ATTR_BUFSIZE: u32 = 16384;
+pub const DLADM_STRSIZE: u32 = 2048;
+pub const HULL_VNIC_ATTR_SIZE_GATE: u32 = 15480;
+pub const HULL_VNIC_ATTR_SIZE_JOYENT: u32 = 12928;
+pub const HULL_VNIC_ATTR_SIZE_MAX: u32 = 15488;
+pub const HULL_VNIC_ATTR_BUFSIZE: u32 = 32768;
 pub const DLADM_OPT_ACTIVE: u32 = 1;
 pub const DLADM_OPT_PERSIST: u32 = 2;
 pub const DLADM_OPT_ANCHOR: u32 = 32;
@@ -42,6 +45,8 @@ pub const DLADM_STATUS_LINKBUSY: u32 = 24;
 pub const DLADM_STATUS_VIDINVAL: u32 = 25;
 pub const DLADM_STATUS_INVALIDMACADDR: u32 = 34;
 pub const DLADM_STATUS_INVALID_MTU: u32 = 84;
+pub const DLADM_PROP_VAL_CURRENT: u32 = 1;
+pub const DLADM_PROP_VAL_MAX: u32 = 128;
 pub type uchar_t = ::std::os::raw::c_uchar;
 pub type datalink_id_t = u32;
 pub type datalink_media_t = u64;
@@ -60,6 +65,7 @@ pub struct dladm_arg_list {
 pub type dladm_arg_list_t = dladm_arg_list;
 pub type dladm_status_t = ::std::os::raw::c_int;
 pub type datalink_class_t = ::std::os::raw::c_int;
+pub type dladm_prop_type_t = ::std::os::raw::c_int;
 #[repr(C)]
 pub struct hull_vnic_attr_head {
     pub va_vnic_id: datalink_id_t,
@@ -93,6 +99,45 @@ const _: () = {
         [::std::mem::offset_of!(hull_vnic_attr_head, va_vid) - 44usize];
 };
 pub type hull_vnic_attr_head_t = hull_vnic_attr_head;
+#[repr(C)]
+pub struct dladm_errlist {
+    pub el_count: uint_t,
+    pub el_alloc: uint_t,
+    pub el_errs: *mut *mut ::std::os::raw::c_char,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of dladm_errlist"][::std::mem::size_of::<dladm_errlist>() - 16usize];
+    ["Alignment of dladm_errlist"][::std::mem::align_of::<dladm_errlist>() - 8usize];
+    ["Offset of field: dladm_errlist::el_count"]
+        [::std::mem::offset_of!(dladm_errlist, el_count) - 0usize];
+    ["Offset of field: dladm_errlist::el_alloc"]
+        [::std::mem::offset_of!(dladm_errlist, el_alloc) - 4usize];
+    ["Offset of field: dladm_errlist::el_errs"]
+        [::std::mem::offset_of!(dladm_errlist, el_errs) - 8usize];
+};
+pub type dladm_errlist_t = dladm_errlist;
+pub type hull_dladm_vnic_create_errlist_fn = ::std::option::Option<
+    unsafe extern "C" fn(
+        arg1: dladm_handle_t,
+        arg2: *const ::std::os::raw::c_char,
+        arg3: datalink_id_t,
+        arg4: ::std::os::raw::c_int,
+        arg5: *mut uchar_t,
+        arg6: uint_t,
+        arg7: *mut ::std::os::raw::c_int,
+        arg8: uint_t,
+        arg9: u16,
+        arg10: vrid_t,
+        arg11: ::std::os::raw::c_int,
+        arg12: *mut datalink_id_t,
+        arg13: *mut dladm_arg_list_t,
+        arg14: *mut dladm_errlist_t,
+        arg15: u32,
+    ) -> dladm_status_t,
+>;
+pub type hull_dladm_errlist_reset_fn =
+    ::std::option::Option<unsafe extern "C" fn(arg1: *mut dladm_errlist_t)>;
 pub struct Dladm {
     __library: ::libloading::Library,
     pub dladm_open: unsafe extern "C" fn(arg1: *mut dladm_handle_t) -> dladm_status_t,
@@ -134,22 +179,6 @@ pub struct Dladm {
     ) -> dladm_status_t,
     pub dladm_valid_linkname:
         unsafe extern "C" fn(arg1: *const ::std::os::raw::c_char) -> boolean_t,
-    pub dladm_vnic_create: unsafe extern "C" fn(
-        arg1: dladm_handle_t,
-        arg2: *const ::std::os::raw::c_char,
-        arg3: datalink_id_t,
-        arg4: ::std::os::raw::c_int,
-        arg5: *mut uchar_t,
-        arg6: uint_t,
-        arg7: *mut ::std::os::raw::c_int,
-        arg8: uint_t,
-        arg9: u16,
-        arg10: vrid_t,
-        arg11: ::std::os::raw::c_int,
-        arg12: *mut datalink_id_t,
-        arg13: *mut dladm_arg_list_t,
-        arg14: u32,
-    ) -> dladm_status_t,
     pub dladm_vnic_delete: unsafe extern "C" fn(
         arg1: dladm_handle_t,
         arg2: datalink_id_t,
@@ -167,6 +196,22 @@ pub struct Dladm {
         arg3: boolean_t,
     ) -> dladm_status_t,
     pub dladm_free_props: unsafe extern "C" fn(arg1: *mut dladm_arg_list_t),
+    pub dladm_set_linkprop: unsafe extern "C" fn(
+        arg1: dladm_handle_t,
+        arg2: datalink_id_t,
+        arg3: *const ::std::os::raw::c_char,
+        arg4: *mut *mut ::std::os::raw::c_char,
+        arg5: uint_t,
+        arg6: uint_t,
+    ) -> dladm_status_t,
+    pub dladm_get_linkprop: unsafe extern "C" fn(
+        arg1: dladm_handle_t,
+        arg2: datalink_id_t,
+        arg3: dladm_prop_type_t,
+        arg4: *const ::std::os::raw::c_char,
+        arg5: *mut *mut ::std::os::raw::c_char,
+        arg6: *mut uint_t,
+    ) -> dladm_status_t,
 }
 impl Dladm {
     pub unsafe fn new<P>(path: P) -> Result<Self, ::libloading::Error>
@@ -188,11 +233,12 @@ impl Dladm {
         let dladm_datalink_id2info = __library.get(b"dladm_datalink_id2info\0").map(|sym| *sym)?;
         let dladm_walk_datalink_id = __library.get(b"dladm_walk_datalink_id\0").map(|sym| *sym)?;
         let dladm_valid_linkname = __library.get(b"dladm_valid_linkname\0").map(|sym| *sym)?;
-        let dladm_vnic_create = __library.get(b"dladm_vnic_create\0").map(|sym| *sym)?;
         let dladm_vnic_delete = __library.get(b"dladm_vnic_delete\0").map(|sym| *sym)?;
         let dladm_vnic_info = __library.get(b"dladm_vnic_info\0").map(|sym| *sym)?;
         let dladm_parse_link_props = __library.get(b"dladm_parse_link_props\0").map(|sym| *sym)?;
         let dladm_free_props = __library.get(b"dladm_free_props\0").map(|sym| *sym)?;
+        let dladm_set_linkprop = __library.get(b"dladm_set_linkprop\0").map(|sym| *sym)?;
+        let dladm_get_linkprop = __library.get(b"dladm_get_linkprop\0").map(|sym| *sym)?;
         Ok(Dladm {
             __library,
             dladm_open,
@@ -202,11 +248,12 @@ impl Dladm {
             dladm_datalink_id2info,
             dladm_walk_datalink_id,
             dladm_valid_linkname,
-            dladm_vnic_create,
             dladm_vnic_delete,
             dladm_vnic_info,
             dladm_parse_link_props,
             dladm_free_props,
+            dladm_set_linkprop,
+            dladm_get_linkprop,
         })
     }
     pub unsafe fn dladm_open(&self, arg1: *mut dladm_handle_t) -> dladm_status_t {
@@ -265,27 +312,6 @@ impl Dladm {
     pub unsafe fn dladm_valid_linkname(&self, arg1: *const ::std::os::raw::c_char) -> boolean_t {
         (self.dladm_valid_linkname)(arg1)
     }
-    pub unsafe fn dladm_vnic_create(
-        &self,
-        arg1: dladm_handle_t,
-        arg2: *const ::std::os::raw::c_char,
-        arg3: datalink_id_t,
-        arg4: ::std::os::raw::c_int,
-        arg5: *mut uchar_t,
-        arg6: uint_t,
-        arg7: *mut ::std::os::raw::c_int,
-        arg8: uint_t,
-        arg9: u16,
-        arg10: vrid_t,
-        arg11: ::std::os::raw::c_int,
-        arg12: *mut datalink_id_t,
-        arg13: *mut dladm_arg_list_t,
-        arg14: u32,
-    ) -> dladm_status_t {
-        (self.dladm_vnic_create)(
-            arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8, arg9, arg10, arg11, arg12, arg13, arg14,
-        )
-    }
     pub unsafe fn dladm_vnic_delete(
         &self,
         arg1: dladm_handle_t,
@@ -313,5 +339,27 @@ impl Dladm {
     }
     pub unsafe fn dladm_free_props(&self, arg1: *mut dladm_arg_list_t) {
         (self.dladm_free_props)(arg1)
+    }
+    pub unsafe fn dladm_set_linkprop(
+        &self,
+        arg1: dladm_handle_t,
+        arg2: datalink_id_t,
+        arg3: *const ::std::os::raw::c_char,
+        arg4: *mut *mut ::std::os::raw::c_char,
+        arg5: uint_t,
+        arg6: uint_t,
+    ) -> dladm_status_t {
+        (self.dladm_set_linkprop)(arg1, arg2, arg3, arg4, arg5, arg6)
+    }
+    pub unsafe fn dladm_get_linkprop(
+        &self,
+        arg1: dladm_handle_t,
+        arg2: datalink_id_t,
+        arg3: dladm_prop_type_t,
+        arg4: *const ::std::os::raw::c_char,
+        arg5: *mut *mut ::std::os::raw::c_char,
+        arg6: *mut uint_t,
+    ) -> dladm_status_t {
+        (self.dladm_get_linkprop)(arg1, arg2, arg3, arg4, arg5, arg6)
     }
 }
