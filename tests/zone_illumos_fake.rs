@@ -1,21 +1,28 @@
 //! The illumos zone backend, which cannot run here, through fakes of the
 //! libzonecfg call table and of the zoneadm runner: which calls, with which
 //! arguments, in which order; and that illegal transitions run nothing.
+//! Where illumos behaves otherwise than hull once assumed, the fake follows
+//! illumos and cites the line it models (sources: illumos-gate as
+//! jlevon/illumos-gate@4859da614b562d26b86cd0961067070cb5ed350c,
+//! illumos-joyent as zssfred/illumos-joyent@6e2c24e158594101032b0558bd67d9f1ec0b30e1,
+//! OmniOS brands as omniosorg/pkg5@b8546e93fd27b2b806ed182b7370c36fd3b0801a).
+//! `zone_illumos_abi.rs` drives the real `LibZonecfg` through a fake C
+//! library.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hull::name::ZoneName;
-use hull::zone::illumos::{Zoneadm, ZonecfgCalls};
+use hull::zone::illumos::{install_args, MemoryCap, Zoneadm, ZonecfgCalls};
 use hull::zone::Zones;
-use hull::zone::{State, ZoneConfig};
+use hull::zone::{Install, State, ZoneConfig};
 use hull::ErrorKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Call {
     Init,
+    Template(String, String),
     Fini,
-    Name(String),
     Zonepath(String),
     Brand(String),
     Autoboot(bool),
@@ -23,6 +30,7 @@ enum Call {
     Nwif(String),
     Fs(String, String, bool),
     Rctl(String, u64),
+    Mcap(u64),
     Save,
     Destroy(String, bool),
     State(String),
@@ -35,6 +43,13 @@ struct Fake {
     /// zone -> ZONE_STATE_* value
     states: Arc<Mutex<Vec<(String, u32)>>>,
     fail_save: bool,
+    /// Whether the handle has a document (from a template).
+    has_doc: Arc<Mutex<bool>>,
+    /// How this libzonecfg caps memory (Alias: SmartOS/OmniOS; Resource:
+    /// illumos-gate).
+    mcap: Option<MemoryCap>,
+    /// zone -> brand, recorded at save.
+    brands: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Fake {
@@ -47,6 +62,19 @@ impl Fake {
     fn push(&self, c: Call) {
         self.calls.lock().unwrap().push(c);
     }
+    /// A setter on the handle: libzonecfg refuses it while the handle has
+    /// no document, which zonecfg_init_handle alone does not give it
+    /// (libzonecfg.c: zonecfg_init_handle is a calloc, gate L302-317;
+    /// zonecfg_check_handle returns Z_BAD_HANDLE without zone_dh_doc,
+    /// L322-325; every setter reaches it through getroot, L422-425).
+    fn set(&self, c: Call) -> i32 {
+        self.push(c);
+        if *self.has_doc.lock().unwrap() {
+            0
+        } else {
+            10 // Z_BAD_HANDLE
+        }
+    }
     fn set_state(&self, zone: &str, v: u32) {
         let mut s = self.states.lock().unwrap();
         s.retain(|(z, _)| z != zone);
@@ -57,45 +85,77 @@ impl Fake {
 impl ZonecfgCalls for Fake {
     fn init_handle(&mut self) -> i32 {
         self.push(Call::Init);
+        *self.has_doc.lock().unwrap() = false;
         0
+    }
+    fn get_template_handle(&mut self, t: &str, n: &str) -> i32 {
+        self.push(Call::Template(t.into(), n.into()));
+        *self.has_doc.lock().unwrap() = t == "SUNWblank" || t == "SUNWdefault";
+        if *self.has_doc.lock().unwrap() {
+            0
+        } else {
+            6 // Z_NO_ENTRY: no such template
+        }
     }
     fn fini_handle(&mut self) {
         self.push(Call::Fini);
-    }
-    fn set_name(&mut self, n: &str) -> i32 {
-        self.push(Call::Name(n.into()));
-        0
+        *self.has_doc.lock().unwrap() = false;
     }
     fn set_zonepath(&mut self, p: &str) -> i32 {
-        self.push(Call::Zonepath(p.into()));
-        0
+        self.set(Call::Zonepath(p.into()))
     }
     fn set_brand(&mut self, b: &str) -> i32 {
-        self.push(Call::Brand(b.into()));
-        0
+        self.set(Call::Brand(b.into()))
     }
     fn set_autoboot(&mut self, on: bool) -> i32 {
-        self.push(Call::Autoboot(on));
-        0
+        self.set(Call::Autoboot(on))
     }
     fn set_iptype(&mut self, x: bool) -> i32 {
-        self.push(Call::Iptype(x));
-        0
+        // zonecfg_set_iptype reads the document itself and answers
+        // Z_EMPTY_DOCUMENT, not Z_BAD_HANDLE (libzonecfg.c gate L1614-1615).
+        match self.set(Call::Iptype(x)) {
+            0 => 0,
+            _ => 1,
+        }
     }
     fn add_nwif(&mut self, p: &str) -> i32 {
-        self.push(Call::Nwif(p.into()));
-        0
+        self.set(Call::Nwif(p.into()))
     }
     fn add_fs(&mut self, s: &str, d: &str, ro: bool) -> i32 {
-        self.push(Call::Fs(s.into(), d.into(), ro));
-        0
+        self.set(Call::Fs(s.into(), d.into(), ro))
     }
     fn set_rctl(&mut self, a: &str, v: u64) -> i32 {
-        self.push(Call::Rctl(a.into(), v));
-        0
+        let code = self.set(Call::Rctl(a.into(), v));
+        // illumos-gate's aliases[] table has no "physical" (libzonecfg.c
+        // 171-188), so zonecfg_aliased_rctl_ok fails and
+        // zonecfg_set_aliased_rctl returns Z_ALIAS_DISALLOW (6774-6775);
+        // joyent has {ALIAS_MAXPHYSMEM, "zone.max-physical-memory"} (194).
+        if code == 0 && a == "physical" && self.memory_cap() == MemoryCap::Resource {
+            return 42; // Z_ALIAS_DISALLOW
+        }
+        code
+    }
+    fn memory_cap(&self) -> MemoryCap {
+        self.mcap.unwrap_or(MemoryCap::Alias)
+    }
+    fn modify_mcap(&mut self, bytes: u64) -> i32 {
+        // Only illumos-gate exports zonecfg_modify_mcap (mapfile-vers 176).
+        assert_eq!(self.memory_cap(), MemoryCap::Resource, "no such symbol");
+        self.set(Call::Mcap(bytes))
+    }
+    fn brand(&mut self, n: &str) -> Result<String, i32> {
+        self.brands
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(z, _)| z == n)
+            .map(|b| b.1.clone())
+            .ok_or(16)
     }
     fn save(&mut self) -> i32 {
-        self.push(Call::Save);
+        if self.set(Call::Save) != 0 {
+            return 10;
+        }
         if self.fail_save {
             return 5; // Z_SAVING_FILE
         }
@@ -104,13 +164,26 @@ impl ZonecfgCalls for Fake {
             .iter()
             .rev()
             .find_map(|c| {
-                if let Call::Name(n) = c {
+                if let Call::Template(_, n) = c {
                     Some(n.clone())
                 } else {
                     None
                 }
             })
             .unwrap();
+        let brand = self
+            .calls()
+            .iter()
+            .rev()
+            .find_map(|c| {
+                if let Call::Brand(b) = c {
+                    Some(b.clone())
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_default();
+        self.brands.lock().unwrap().push((name.clone(), brand));
         self.set_state(&name, 0);
         0
     }
@@ -148,19 +221,106 @@ impl ZonecfgCalls for Fake {
     }
 }
 
+/// Parses `args` as the brand's install script would with `getopts
+/// optstring`: every option known, its argument present, no operands.
+fn getopts(args: &[String], optstring: &str) -> Result<Vec<(char, Option<String>)>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(opt) = a.strip_prefix('-').and_then(|o| o.chars().next()) else {
+            return Err(format!("operand {a:?} (ignored by the installer)"));
+        };
+        let Some(i) = optstring.find(opt) else {
+            return Err(format!("-{opt} is not an option of this brand"));
+        };
+        if optstring[i + 1..].starts_with(':') {
+            let v = it.next().ok_or(format!("-{opt} needs an argument"))?;
+            out.push((opt, Some(v.clone())));
+        } else {
+            out.push((opt, None));
+        }
+    }
+    Ok(out)
+}
+
+/// What the brand's installer accepts after `zoneadm -z Z install`, as its
+/// script parses it; `Err` is the usage failure (exit 253) it would give.
+fn brand_accepts(brand: &str, args: &[String]) -> Result<(), String> {
+    let has = |o: &[(char, Option<String>)], c: char| o.iter().any(|(x, _)| *x == c);
+    // SmartOS zoneadm consumes `-x nodataset` itself (zoneadm.c 3018).
+    let smartos = args.len() >= 2 && args[0] == "-x" && args[1] == "nodataset";
+    match brand {
+        // jcommon/cinstall 68-88: getopts "rR:t:U:q:z:"; -t required
+        // (113-116); -q numeric (119-122).
+        "joyent" | "joyent-minimal" | "lx" if smartos => {
+            let o = getopts(&args[2..], "rR:t:U:q:z:")?;
+            if !has(&o, 't') {
+                return Err("-t TEMPLATE is required".into());
+            }
+            if let Some((_, Some(q))) = o.iter().find(|(c, _)| *c == 'q') {
+                q.parse::<u32>().map_err(|_| "-q is numeric")?;
+            }
+            Ok(())
+        }
+        // SmartOS kvm/kinstall 22: the same options, -t optional.
+        "kvm" | "bhyve" if smartos => getopts(&args[2..], "rR:t:U:q:z:").map(drop),
+        // OmniOS lx/lx_install 24-50 and illumos/createzone 38-51:
+        // -s SOURCE required.
+        "lx" | "illumos" => {
+            let o = getopts(args, "s:t:v")?;
+            if has(&o, 's') || has(&o, 't') {
+                Ok(())
+            } else {
+                Err("-s SOURCE is required".into())
+            }
+        }
+        // OmniOS ipkg/pkgcreatezone 94-118; -p/-u only with -a/-d (161-165).
+        "ipkg" | "lipkg" | "labeled" => {
+            let o = getopts(args, "a:c:d:e:hk:P:psuv")?;
+            let image = has(&o, 'a') || has(&o, 'd');
+            let keep = has(&o, 'p') || has(&o, 'u');
+            if image != keep {
+                return Err("-a/-d need -p or -u, and only they".into());
+            }
+            Ok(())
+        }
+        // OmniOS sparse/pkgcreatezone 85-92.
+        "sparse" | "pkgsrc" => getopts(args, "hb:svz:").map(drop),
+        // OmniOS bhyve/createzone 27-31: no options of its own.
+        "bhyve" | "kvm" | "emu" => getopts(args, "").map(drop),
+        _ => Err(format!("no brand {brand}")),
+    }
+}
+
 impl Zoneadm for Fake {
     fn run(&mut self, argv: &[String]) -> std::io::Result<(i32, String)> {
         self.push(Call::Zoneadm(argv.to_vec()));
         // zoneadm moves the zone on, as zoneadmd would.
         let zone = argv[2].clone();
         let next = match argv[3].as_str() {
-            "install" | "halt" | "shutdown" => 2,
+            "install" => {
+                let brand = self.clone().brand(&zone).unwrap_or_default();
+                if let Err(why) = brand_accepts(&brand, &argv[4..]) {
+                    return Ok((253, format!("{brand} install: {why}")));
+                }
+                2
+            }
+            "halt" | "shutdown" => 2,
             "boot" | "reboot" => 4,
             "uninstall" => 0,
             _ => return Ok((1, "zoneadm: bad command".into())),
         };
         self.set_state(&zone, next);
         Ok((0, String::new()))
+    }
+}
+
+const UUID: &str = "5e164fac-286d-11e4-9cf7-b3f73eefcd01";
+
+fn image() -> Install {
+    Install::Image {
+        uuid: UUID.into(),
+        quota_gb: Some(20),
     }
 }
 
@@ -188,8 +348,9 @@ fn configure_sets_every_property_then_saves_and_frees_the_handle() {
     assert_eq!(
         fake.calls(),
         vec![
+            Call::State("web01".into()),
             Call::Init,
-            Call::Name("web01".into()),
+            Call::Template("SUNWblank".into(), "web01".into()),
             Call::Zonepath("/zones/web01".into()),
             Call::Brand("joyent-minimal".into()),
             Call::Autoboot(true),
@@ -225,7 +386,7 @@ fn the_lifecycle_runs_zoneadm_with_exactly_these_argvs() {
     let name: ZoneName = "web01".parse().unwrap();
     z.configure(&config()).unwrap();
     fake.clear();
-    z.install(&name, "/images/base".as_ref()).unwrap();
+    z.install_from(&name, &image()).unwrap();
     z.boot(&name).unwrap();
     z.reboot(&name).unwrap();
     z.shutdown(&name, Duration::from_secs(1)).unwrap();
@@ -241,7 +402,7 @@ fn the_lifecycle_runs_zoneadm_with_exactly_these_argvs() {
     assert_eq!(
         runs,
         vec![
-            zadm(&["install", "-s", "/images/base"]),
+            zadm(&["install", "-x", "nodataset", "-t", UUID, "-q", "20"]),
             zadm(&["boot"]),
             zadm(&["reboot"]),
             zadm(&["shutdown"]),
@@ -272,9 +433,9 @@ fn illegal_transitions_run_nothing() {
             "{what}"
         );
     }
-    z.install(&name, "/images/base".as_ref()).unwrap();
+    z.install_from(&name, &image()).unwrap();
     assert!(matches!(
-        z.install(&name, "/x".as_ref()).unwrap_err().kind,
+        z.install_from(&name, &image()).unwrap_err().kind,
         ErrorKind::InvalidState { .. }
     ));
     z.boot(&name).unwrap();
@@ -306,7 +467,7 @@ fn illumos_zones_are_the_same_zones_type_with_typed_gaps() {
     let other = z.clone();
     let name: ZoneName = "web01".parse().unwrap();
     z.configure(&config()).unwrap();
-    other.install(&name, "/images/base".as_ref()).unwrap();
+    other.install_from(&name, &image()).unwrap();
     let booted = z.boot(&name).unwrap();
     assert_eq!(booted.init, None, "zoneadmd starts an illumos zone's init");
     for (what, e) in [
@@ -316,4 +477,155 @@ fn illumos_zones_are_the_same_zones_type_with_typed_gaps() {
     ] {
         assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{what}: {e}");
     }
+}
+
+#[test]
+fn a_joyent_zone_is_not_installed_from_a_directory() {
+    // `zoneadm install -s DIR` is a usage error for the joyent brands
+    // (cinstall 85-86) and silent mode for ipkg: a directory is refused
+    // before zoneadm runs.
+    let fake = Fake::default();
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    let name: ZoneName = "web01".parse().unwrap();
+    z.configure(&config()).unwrap();
+    fake.clear();
+    let e = z.install(&name, "/images/base".as_ref()).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+    assert!(
+        !fake.calls().iter().any(|c| matches!(c, Call::Zoneadm(_))),
+        "zoneadm did not run"
+    );
+    assert_eq!(z.state(&name).unwrap(), State::Configured);
+}
+
+#[test]
+fn each_brand_gets_the_options_its_installer_takes() {
+    let root = Install::Root("/images/base".into());
+    let archive = Install::Archive("/images/alpine.tar.xz".into());
+    for (brand, from, argv) in [
+        (
+            "joyent",
+            image(),
+            vec!["install", "-x", "nodataset", "-t", UUID, "-q", "20"],
+        ),
+        (
+            "lx",
+            image(),
+            vec!["install", "-x", "nodataset", "-t", UUID, "-q", "20"],
+        ),
+        (
+            "lx",
+            archive.clone(),
+            vec!["install", "-s", "/images/alpine.tar.xz"],
+        ),
+        (
+            "illumos",
+            archive.clone(),
+            vec!["install", "-s", "/images/alpine.tar.xz"],
+        ),
+        (
+            "lipkg",
+            root.clone(),
+            vec!["install", "-d", "/images/base", "-p"],
+        ),
+        ("ipkg", Install::BrandDefault, vec!["install"]),
+        ("sparse", Install::BrandDefault, vec!["install"]),
+        ("pkgsrc", Install::BrandDefault, vec!["install"]),
+        ("bhyve", Install::BrandDefault, vec!["install"]),
+    ] {
+        let args = install_args(brand, &from).unwrap_or_else(|e| panic!("{brand}: {e}"));
+        assert_eq!(args, argv, "{brand} {from:?}");
+        let args: Vec<String> = args[1..].to_vec();
+        brand_accepts(brand, &args).unwrap_or_else(|e| panic!("{brand} {from:?}: {e}"));
+    }
+    // A source the brand does not take, and a brand hull does not know.
+    for (brand, from) in [
+        ("joyent", root.clone()),
+        ("joyent-minimal", archive.clone()),
+        ("sparse", root.clone()),
+        ("illumos", Install::BrandDefault),
+    ] {
+        let e = install_args(brand, &from).unwrap_err();
+        assert!(
+            matches!(e.kind, ErrorKind::InvalidArgument(_)),
+            "{brand}: {e}"
+        );
+    }
+    let e = install_args("solaris8", &root).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{e}");
+    // zoneadm runs the brand's installer through `sh -c`.
+    for bad in ["/images/a b", "/images/$(reboot)", "/images/x;y", ""] {
+        let e = install_args("lx", &Install::Archive(bad.into())).unwrap_err();
+        assert!(
+            matches!(e.kind, ErrorKind::InvalidArgument(_)),
+            "{bad:?}: {e}"
+        );
+    }
+    let e = install_args(
+        "joyent",
+        &Install::Image {
+            uuid: "../../etc".into(),
+            quota_gb: None,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+}
+
+#[test]
+fn memory_is_capped_with_the_physical_alias_or_the_capped_memory_resource() {
+    // SmartOS and OmniOS: the alias (above). illumos-gate: the resource,
+    // since the alias is refused there.
+    let fake = Fake {
+        mcap: Some(MemoryCap::Resource),
+        ..Fake::default()
+    };
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    z.configure(&config()).unwrap();
+    let caps: Vec<Call> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::Rctl(..) | Call::Mcap(_)))
+        .collect();
+    assert_eq!(
+        caps,
+        vec![
+            Call::Mcap(268435456),
+            Call::Rctl("max-lwps".into(), 2000),
+            Call::Rctl("cpu-cap".into(), 150),
+        ]
+    );
+    // A library with neither: refused before a handle is made.
+    let fake = Fake {
+        mcap: Some(MemoryCap::Unknown),
+        ..Fake::default()
+    };
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    let e = z.configure(&config()).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{e}");
+    assert!(!fake.calls().contains(&Call::Init));
+}
+
+#[test]
+fn a_name_libzonecfg_knows_is_not_configured_over() {
+    // zonecfg_save does not check the name (libzonecfg.c 1305): saving a
+    // new document under a known name would replace that zone's.
+    let fake = Fake::default();
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    z.configure(&config()).unwrap();
+    fake.clear();
+    let e = z.configure(&config()).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+    assert_eq!(fake.calls(), vec![Call::State("web01".into())]);
+}
+
+#[test]
+fn a_shared_ip_net_without_an_address_is_refused() {
+    let fake = Fake::default();
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    let mut c = config();
+    c.exclusive_ip = false;
+    let e = z.configure(&c).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+    assert!(fake.calls().is_empty());
 }

@@ -11,7 +11,7 @@ fn main() {
             "Zonecfg",
             "zonecfg_.*|setzoneent|getzoneent|endzoneent|zone_get_state|zone_state_str",
             "Z_.*|ZS_.*|ZONE_STATE_.*|ZONENAME_MAX|MAXPATHLEN|MAXNAMELEN|FSTYPSZ|MAX_MNTOPT_STR|LIFNAMSIZ",
-            "hull_zone_nwiftab_.*|zone_fstab|zone_fsopt_t",
+            "hull_.*|zone_fstab|zone_fsopt_t|zone_mcaptab",
         ),
         ("libc_zone", "LibcZone", "getzoneidbyname|getzonenamebyid|zone_getattr|zone_list", "ZONENAME_MAX", "zoneid_t"),
     ] {

@@ -11,10 +11,24 @@
 //! (`tests/zone_illumos_fake.rs`).
 //!
 //! On illumos a zone's init is its brand's; [`ZoneConfig::init`] is not
-//! used. Install passes the root directory with `-s` (brand-specific; which
-//! brands accept it is unverified). Caps go through rctl aliases
-//! (`physical`, `max-lwps`, `cpu-cap`; `physical` is SmartOS's alias and
-//! unverified on illumos-gate).
+//! used.
+//!
+//! * A new zone's document comes from the `SUNWblank` template
+//!   (`zonecfg_get_template_handle`), as `zonecfg create -b` makes it; a
+//!   handle from `zonecfg_init_handle` alone has none and refuses setters.
+//!   A name libzonecfg already knows is refused first, since
+//!   `zonecfg_save` would overwrite it.
+//! * A net is passed as one zeroed, 8-byte aligned buffer larger than every
+//!   `struct zone_nwiftab` layout (170 bytes on illumos-gate, 248 on
+//!   SmartOS and OmniOS), with only `zone_nwif_physical` (offset 92 in
+//!   each) set.
+//! * Install builds `zoneadm install`'s options per brand from what the
+//!   brand's installer documents ([`install_args`]); an unknown brand is
+//!   refused.
+//! * Memory is capped with the `physical` rctl alias where libzonecfg is
+//!   joyent-derived (SmartOS, OmniOS) and with the `capped-memory`
+//!   resource on illumos-gate, told apart by exported symbols
+//!   ([`MemoryCap`]); `max-lwps` and `cpu-cap` are aliases everywhere.
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -23,19 +37,22 @@ use std::time::Duration;
 
 use zonecfg_sys::zonecfg as sys;
 
-use super::{State, Transition, ZoneConfig};
+use super::{Install, State, Transition, ZoneConfig};
 use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
 
 /// The libzonecfg calls the illumos backend makes, one per C function; the
 /// handle belongs to the implementation. Each returns a `Z_*` code.
 pub trait ZonecfgCalls: Send {
-    /// `zonecfg_init_handle` (a fresh handle, replacing any).
+    /// `zonecfg_init_handle` (a fresh handle, replacing any). The handle
+    /// has no document yet: every setter on it fails with `Z_BAD_HANDLE`.
     fn init_handle(&mut self) -> i32;
+    /// `zonecfg_get_template_handle(template, name, handle)`: loads the
+    /// template's document into the handle, named `name`, as the `zonecfg`
+    /// command's `create` does.
+    fn get_template_handle(&mut self, template: &str, name: &str) -> i32;
     /// `zonecfg_fini_handle`.
     fn fini_handle(&mut self);
-    /// `zonecfg_set_name`.
-    fn set_name(&mut self, name: &str) -> i32;
     /// `zonecfg_set_zonepath`.
     fn set_zonepath(&mut self, path: &str) -> i32;
     /// `zonecfg_set_brand`.
@@ -44,12 +61,20 @@ pub trait ZonecfgCalls: Send {
     fn set_autoboot(&mut self, on: bool) -> i32;
     /// `zonecfg_set_iptype` (`ZS_EXCLUSIVE` when `exclusive`).
     fn set_iptype(&mut self, exclusive: bool) -> i32;
-    /// `zonecfg_add_nwif` with a zeroed `zone_nwiftab` naming `physical`.
+    /// `zonecfg_add_nwif` with a zeroed, 8-byte aligned buffer larger than
+    /// every `struct zone_nwiftab` layout, naming `physical`.
     fn add_nwif(&mut self, physical: &str) -> i32;
     /// `zonecfg_add_filesystem` (`lofs`), plus the `ro` option if asked.
     fn add_fs(&mut self, special: &str, dir: &str, readonly: bool) -> i32;
     /// `zonecfg_set_aliased_rctl`.
     fn set_rctl(&mut self, alias: &str, value: u64) -> i32;
+    /// How this libzonecfg caps physical memory.
+    fn memory_cap(&self) -> MemoryCap;
+    /// `zonecfg_modify_mcap` with the cap as a decimal count of bytes
+    /// (illumos-gate's `capped-memory` resource; see [`MemoryCap`]).
+    fn modify_mcap(&mut self, bytes: u64) -> i32;
+    /// `zonecfg_get_handle` then `zonecfg_get_brand`.
+    fn brand(&mut self, name: &str) -> std::result::Result<String, i32>;
     /// `zonecfg_save`.
     fn save(&mut self) -> i32;
     /// `zonecfg_destroy`.
@@ -62,6 +87,17 @@ pub trait ZonecfgCalls: Send {
     fn names(&mut self) -> Vec<String>;
     /// `zonecfg_strerror`.
     fn strerror(&mut self, code: i32) -> String;
+}
+
+/// How a libzonecfg caps a zone's physical memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryCap {
+    /// The `physical` rctl alias: SmartOS and OmniOS (joyent-derived).
+    Alias,
+    /// The `capped-memory` resource (`zonecfg_modify_mcap`): illumos-gate.
+    Resource,
+    /// Neither is known to be there: memory caps are refused.
+    Unknown,
 }
 
 /// Runs `zoneadm`: `argv[0]` is the program, the rest its arguments.
@@ -88,6 +124,10 @@ impl Zoneadm for ZoneadmCommand {
         ))
     }
 }
+
+/// The template a new zone's document is made from: the empty one, as
+/// `zonecfg create -b` uses.
+pub const BLANK_TEMPLATE: &str = "SUNWblank";
 
 /// Where zoneadm lives.
 pub const ZONEADM: &str = "/usr/sbin/zoneadm";
@@ -172,20 +212,49 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
     pub fn configure(&mut self, c: &ZoneConfig) -> Result<()> {
         c.validate()?;
         let name = c.name.as_str();
+        let op = Op::ConfigureZone;
+        let refuse = |what: &'static str| Err(Error::new(op, name, ErrorKind::Unsupported(what)));
         if c.limitpriv.is_some() || c.userns.is_some() {
+            return refuse("limitpriv and userns on illumos (not passed to libzonecfg yet)");
+        }
+        if c.nets
+            .iter()
+            .any(|n| !n.ips.is_empty() || !n.gateways.is_empty() || n.mtu.is_some())
+        {
+            return refuse("addresses, routes and MTU of an illumos zone's nets (not passed to libzonecfg yet)");
+        }
+        if !c.exclusive_ip && !c.nets.is_empty() {
+            // zoneadm's verify needs an address on a shared-IP net, which
+            // hull does not pass yet (zoneadm.c verify_handle).
             return Err(Error::new(
-                Op::ConfigureZone,
+                op,
                 name,
-                ErrorKind::Unsupported(
-                    "limitpriv and userns on illumos (not passed to libzonecfg yet)",
+                ErrorKind::InvalidArgument(
+                    "a shared-IP zone's net needs an address; use exclusive_ip".into(),
                 ),
             ));
         }
-        let op = Op::ConfigureZone;
+        let mcap = self.cfg.memory_cap();
+        if c.caps.memory_bytes.is_some() && mcap == MemoryCap::Unknown {
+            return refuse("a memory cap: this libzonecfg has neither the physical alias nor the capped-memory resource");
+        }
+        // zonecfg_save does not refuse a name in use: it would replace that
+        // zone's configuration. Only a name libzonecfg does not know goes on.
+        match self.cfg.get_state(name) {
+            Err(code) if code == sys::Z_NO_ZONE as i32 => {}
+            Ok(_) => {
+                return Err(Error::new(op, name, ErrorKind::AlreadyExists));
+            }
+            Err(code) => return self.z(op, name, code),
+        }
         let code = self.cfg.init_handle();
         let r = self.z(op, name, code).and_then(|_| {
+            // A handle from zonecfg_init_handle has no document; the
+            // zonecfg command's `create -b` loads the blank template, which
+            // also names the zone.
+            let code = self.cfg.get_template_handle(BLANK_TEMPLATE, name);
+            self.z(op, name, code)?;
             let steps = [
-                self.cfg.set_name(name),
                 self.cfg.set_zonepath(c.zonepath.to_str().unwrap_or("")),
                 self.cfg.set_brand(&c.brand),
                 self.cfg.set_autoboot(c.autoboot),
@@ -207,8 +276,14 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
                 );
                 self.z(op, &format!("{name}: fs {}", m.target.display()), code)?;
             }
+            if let Some(bytes) = c.caps.memory_bytes {
+                let (what, code) = match mcap {
+                    MemoryCap::Resource => ("capped-memory", self.cfg.modify_mcap(bytes)),
+                    _ => ("physical", self.cfg.set_rctl("physical", bytes)),
+                };
+                self.z(op, &format!("{name}: {what}"), code)?;
+            }
             for (alias, value) in [
-                ("physical", c.caps.memory_bytes),
                 ("max-lwps", c.caps.max_processes.map(u64::from)),
                 ("cpu-cap", c.caps.cpu_percent.map(u64::from)),
             ] {
@@ -276,14 +351,18 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
         Ok(())
     }
 
-    /// Installs a configured zone from a prepared root (`zoneadm install -s DIR`).
-    pub fn install(&mut self, name: &ZoneName, root: &Path) -> Result<()> {
+    /// Installs a configured zone with the argv its brand's installer
+    /// takes for `from` ([`install_args`]).
+    pub fn install(&mut self, name: &ZoneName, from: &Install) -> Result<()> {
         self.check(Op::InstallZone, name, Transition::Install)?;
-        self.zoneadm(
-            Op::InstallZone,
-            name,
-            &["install", "-s", root.to_str().unwrap_or("")],
-        )
+        let brand = self.cfg.brand(name.as_str()).or_else(|code| {
+            self.z(Op::InstallZone, name.as_str(), code)
+                .map(|()| String::new())
+        })?;
+        let args =
+            install_args(&brand, from).map_err(|e| e.context(Op::InstallZone, name.as_str()))?;
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.zoneadm(Op::InstallZone, name, &args)
     }
 
     /// Boots an installed zone.
@@ -332,6 +411,128 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
     }
 }
 
+/// The brands hull installs, with the sources each installer takes. Every
+/// option here is one the brand documents (its `config.xml`
+/// `<installopts>` and its install script's `getopts`):
+///
+/// | brand | source | argv after `install` |
+/// |---|---|---|
+/// | `joyent`, `joyent-minimal`, `lx` (SmartOS) | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
+/// | `kvm`, `bhyve` (SmartOS) | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
+/// | `kvm`, `bhyve`, `emu` (OmniOS) | [`Install::BrandDefault`] | (none) |
+/// | `lx`, `illumos` (OmniOS) | [`Install::Archive`] | `-s SOURCE` |
+/// | `ipkg`, `lipkg`, `labeled`, `solaris10` | [`Install::Root`] | `-d DIR -p` |
+/// | `ipkg`, `lipkg`, `sparse`, `pkgsrc` | [`Install::BrandDefault`] | (none) |
+///
+/// zoneadm joins these into one string for `/bin/sh -c`, so each argument
+/// is refused unless it is made only of letters, digits and `._/@:+=-`.
+pub fn install_args(brand: &str, from: &Install) -> Result<Vec<String>> {
+    let smartos_image = ["joyent", "joyent-minimal", "lx", "kvm", "bhyve"];
+    let args: Vec<String> = match from {
+        Install::Image { uuid, quota_gb } if smartos_image.contains(&brand) => {
+            if !is_uuid(uuid) {
+                return Err(Error::new(
+                    Op::InstallZone,
+                    uuid.as_str(),
+                    ErrorKind::InvalidArgument(
+                        "an image uuid is 36 characters, hex and dashes".into(),
+                    ),
+                ));
+            }
+            let mut v = vec![
+                "install".into(),
+                "-x".into(),
+                "nodataset".into(),
+                "-t".into(),
+                uuid.clone(),
+            ];
+            if let Some(q) = quota_gb {
+                v.extend(["-q".to_string(), q.to_string()]);
+            }
+            v
+        }
+        Install::Archive(src) if matches!(brand, "lx" | "illumos") => {
+            vec!["install".into(), "-s".into(), src.clone()]
+        }
+        Install::Root(dir) if matches!(brand, "ipkg" | "lipkg" | "labeled" | "solaris10") => {
+            let dir = dir.to_str().filter(|d| d.starts_with('/')).ok_or_else(|| {
+                Error::new(
+                    Op::InstallZone,
+                    dir.display().to_string(),
+                    ErrorKind::InvalidArgument(
+                        "an install directory is an absolute UTF-8 path".into(),
+                    ),
+                )
+            })?;
+            vec!["install".into(), "-d".into(), dir.into(), "-p".into()]
+        }
+        Install::BrandDefault
+            if matches!(
+                brand,
+                "ipkg" | "lipkg" | "sparse" | "pkgsrc" | "kvm" | "bhyve" | "emu"
+            ) =>
+        {
+            vec!["install".into()]
+        }
+        _ => {
+            let known = smartos_image
+                .iter()
+                .chain(&[
+                    "illumos",
+                    "emu",
+                    "ipkg",
+                    "lipkg",
+                    "labeled",
+                    "solaris10",
+                    "sparse",
+                    "pkgsrc",
+                ])
+                .any(|b| *b == brand);
+            return Err(if known {
+                Error::new(
+                    Op::InstallZone,
+                    brand,
+                    ErrorKind::InvalidArgument(format!(
+                        "the {brand} brand does not install from {from:?}"
+                    )),
+                )
+            } else {
+                Error::new(
+                    Op::InstallZone,
+                    brand,
+                    ErrorKind::Unsupported("installing a zone of this brand"),
+                )
+            });
+        }
+    };
+    if let Some(bad) = args.iter().find(|a| {
+        a.is_empty()
+            || !a
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._/@:+=-".contains(&b))
+    }) {
+        return Err(Error::new(
+            Op::InstallZone,
+            bad.as_str(),
+            ErrorKind::InvalidArgument(
+                "zoneadm passes install options through a shell: only letters, digits and ._/@:+=- are allowed".into(),
+            ),
+        ));
+    }
+    Ok(args)
+}
+
+fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
 /// The illumos backend of [`super::Zones`]: one libzonecfg handle at a
 /// time, behind a lock.
 pub(crate) struct Backend<C: ZonecfgCalls, R: Zoneadm> {
@@ -359,8 +560,8 @@ impl<C: ZonecfgCalls, R: Zoneadm> super::ZoneBackend for Backend<C, R> {
     fn configure(&self, config: &ZoneConfig) -> Result<()> {
         self.with(|z| z.configure(config))
     }
-    fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
-        self.with(|z| z.install(name, root))
+    fn install(&self, name: &ZoneName, from: &Install) -> Result<()> {
+        self.with(|z| z.install(name, from))
     }
     fn boot(&self, name: &ZoneName) -> Result<super::Booted> {
         self.with(|z| z.boot(name))
@@ -413,9 +614,8 @@ impl<C: ZonecfgCalls, R: Zoneadm> super::ZoneBackend for Backend<C, R> {
 
 /// The real libzonecfg.
 pub struct LibZonecfg {
-    lib: sys::Zonecfg,
+    lib: zonecfg_sys::Library,
     handle: Option<NonNull<sys::zone_dochandle>>,
-    smartos: bool,
 }
 
 // SAFETY: a zonecfg handle may be used from any thread, one call at a time;
@@ -423,17 +623,31 @@ pub struct LibZonecfg {
 unsafe impl Send for LibZonecfg {}
 
 impl LibZonecfg {
-    /// Loads libzonecfg (illumos only; elsewhere a NotFound error). SmartOS
-    /// (illumos-joyent) is told apart by its joyent brand directory, which
-    /// selects its `zone_nwiftab` layout.
+    /// Loads libzonecfg (illumos only; elsewhere a NotFound error).
     pub fn load() -> Result<LibZonecfg> {
         let lib = zonecfg_sys::load_zonecfg()
             .map_err(|e| Error::library(Op::LoadLibrary, "libzonecfg", ErrorKind::NotFound, e))?;
-        Ok(LibZonecfg {
-            lib,
-            handle: None,
-            smartos: Path::new("/usr/lib/brand/joyent").exists(),
-        })
+        Ok(LibZonecfg { lib, handle: None })
+    }
+
+    /// Loads the libzonecfg at `path` instead of the system's (a
+    /// non-standard install, or a test's fake).
+    ///
+    /// # Safety
+    ///
+    /// `path` must be a libzonecfg whose symbols have illumos's types, as
+    /// declared in `vendor-headers/illumos/libzonecfg.h`.
+    pub unsafe fn open(path: &Path) -> Result<LibZonecfg> {
+        // SAFETY: the caller vouches for the library.
+        let lib = unsafe { zonecfg_sys::Library::open(path) }.map_err(|e| {
+            Error::library(
+                Op::LoadLibrary,
+                path.display().to_string(),
+                ErrorKind::NotFound,
+                e,
+            )
+        })?;
+        Ok(LibZonecfg { lib, handle: None })
     }
 
     fn h(&self) -> sys::zone_dochandle_t {
@@ -457,36 +671,45 @@ impl ZonecfgCalls for LibZonecfg {
     fn init_handle(&mut self) -> i32 {
         self.fini_handle();
         // SAFETY: no preconditions; the handle is freed in fini_handle.
-        self.handle = NonNull::new(unsafe { self.lib.zonecfg_init_handle() });
+        self.handle = NonNull::new(unsafe { self.lib.zonecfg.zonecfg_init_handle() });
         if self.handle.is_some() {
             0
         } else {
             sys::Z_NOMEM as i32
         }
     }
+    fn get_template_handle(&mut self, template: &str, name: &str) -> i32 {
+        let (t, n) = (c(template), c(name));
+        // SAFETY: the handle is live; both strings are live for the call.
+        unsafe {
+            self.lib
+                .zonecfg
+                .zonecfg_get_template_handle(t.as_ptr(), n.as_ptr(), self.h())
+        }
+    }
     fn fini_handle(&mut self) {
         if let Some(h) = self.handle.take() {
             // SAFETY: `h` came from zonecfg_init_handle and is freed once.
-            unsafe { self.lib.zonecfg_fini_handle(h.as_ptr()) }
+            unsafe { self.lib.zonecfg.zonecfg_fini_handle(h.as_ptr()) }
         }
-    }
-    fn set_name(&mut self, name: &str) -> i32 {
-        let v = c(name);
-        // SAFETY: the handle is live; libzonecfg copies the string.
-        unsafe { self.lib.zonecfg_set_name(self.h(), v.as_ptr() as *mut _) }
     }
     fn set_zonepath(&mut self, path: &str) -> i32 {
         let v = c(path);
-        // SAFETY: as for set_name.
+        // SAFETY: the handle is live; libzonecfg copies the string.
         unsafe {
             self.lib
+                .zonecfg
                 .zonecfg_set_zonepath(self.h(), v.as_ptr() as *mut _)
         }
     }
     fn set_brand(&mut self, brand: &str) -> i32 {
         let v = c(brand);
-        // SAFETY: as for set_name.
-        unsafe { self.lib.zonecfg_set_brand(self.h(), v.as_ptr() as *mut _) }
+        // SAFETY: as for set_zonepath.
+        unsafe {
+            self.lib
+                .zonecfg
+                .zonecfg_set_brand(self.h(), v.as_ptr() as *mut _)
+        }
     }
     fn set_autoboot(&mut self, on: bool) -> i32 {
         let b = if on {
@@ -495,7 +718,7 @@ impl ZonecfgCalls for LibZonecfg {
             nvpair_sys::boolean_t_B_FALSE
         };
         // SAFETY: the handle is live.
-        unsafe { self.lib.zonecfg_set_autoboot(self.h(), b) }
+        unsafe { self.lib.zonecfg.zonecfg_set_autoboot(self.h(), b) }
     }
     fn set_iptype(&mut self, exclusive: bool) -> i32 {
         let t = if exclusive {
@@ -504,27 +727,21 @@ impl ZonecfgCalls for LibZonecfg {
             sys::ZS_SHARED
         } as i32;
         // SAFETY: the handle is live.
-        unsafe { self.lib.zonecfg_set_iptype(self.h(), t) }
+        unsafe { self.lib.zonecfg.zonecfg_set_iptype(self.h(), t) }
     }
     fn add_nwif(&mut self, physical: &str) -> i32 {
-        // SAFETY: zeroed structs are valid (all arrays, and a null pointer);
-        // the handle is live; libzonecfg copies the entry.
+        // SAFETY: all-zero is a valid value of every member (arrays and a
+        // null pointer).
+        let mut t: sys::hull_zone_nwiftab_buf = unsafe { std::mem::zeroed() };
+        // SAFETY: writing a field of a union of plain data; the physical
+        // name is at the same offset in every layout.
+        fill(unsafe { &mut t.gate.zone_nwif_physical }, physical);
+        // SAFETY: the handle is live; the buffer is larger than and aligned
+        // for every zone_nwiftab layout; libzonecfg copies the entry.
         unsafe {
-            if self.smartos {
-                let mut t: sys::hull_zone_nwiftab_joyent = std::mem::zeroed();
-                fill(&mut t.zone_nwif_physical, physical);
-                self.lib.zonecfg_add_nwif(
-                    self.h(),
-                    (&mut t as *mut sys::hull_zone_nwiftab_joyent).cast(),
-                )
-            } else {
-                let mut t: sys::hull_zone_nwiftab_gate = std::mem::zeroed();
-                fill(&mut t.zone_nwif_physical, physical);
-                self.lib.zonecfg_add_nwif(
-                    self.h(),
-                    (&mut t as *mut sys::hull_zone_nwiftab_gate).cast(),
-                )
-            }
+            self.lib
+                .zonecfg
+                .zonecfg_add_nwif(self.h(), (&mut t as *mut sys::hull_zone_nwiftab_buf).cast())
         }
     }
     fn add_fs(&mut self, special: &str, dir: &str, readonly: bool) -> i32 {
@@ -539,14 +756,17 @@ impl ZonecfgCalls for LibZonecfg {
                 let ro = c("ro");
                 let code = self
                     .lib
+                    .zonecfg
                     .zonecfg_add_fs_option(&mut t, ro.as_ptr() as *mut _);
                 if code != 0 {
                     return code;
                 }
             }
-            let code = self.lib.zonecfg_add_filesystem(self.h(), &mut t);
+            let code = self.lib.zonecfg.zonecfg_add_filesystem(self.h(), &mut t);
             if !t.zone_fs_options.is_null() {
-                self.lib.zonecfg_free_fs_option_list(t.zone_fs_options);
+                self.lib
+                    .zonecfg
+                    .zonecfg_free_fs_option_list(t.zone_fs_options);
             }
             code
         }
@@ -556,12 +776,55 @@ impl ZonecfgCalls for LibZonecfg {
         // SAFETY: the handle is live; the alias is copied.
         unsafe {
             self.lib
+                .zonecfg
                 .zonecfg_set_aliased_rctl(self.h(), a.as_ptr() as *mut _, value)
+        }
+    }
+    fn memory_cap(&self) -> MemoryCap {
+        match self.lib.memory_cap {
+            zonecfg_sys::MemoryCap::Alias => MemoryCap::Alias,
+            zonecfg_sys::MemoryCap::Resource(_) => MemoryCap::Resource,
+            zonecfg_sys::MemoryCap::Unknown => MemoryCap::Unknown,
+        }
+    }
+    fn modify_mcap(&mut self, bytes: u64) -> i32 {
+        let zonecfg_sys::MemoryCap::Resource(modify) = self.lib.memory_cap else {
+            return sys::Z_ALIAS_DISALLOW as i32;
+        };
+        // SAFETY: all-zero is a valid zone_mcaptab.
+        let mut t: sys::zone_mcaptab = unsafe { std::mem::zeroed() };
+        fill(&mut t.zone_physmem_cap, &bytes.to_string());
+        // SAFETY: `modify` is this library's zonecfg_modify_mcap; the handle
+        // is live; libzonecfg copies the entry.
+        unsafe { modify(self.h(), &mut t) }
+    }
+    fn brand(&mut self, name: &str) -> std::result::Result<String, i32> {
+        let n = c(name);
+        let mut buf = vec![0 as std::ffi::c_char; sys::MAXNAMELEN as usize];
+        // SAFETY: a fresh handle is loaded and freed here; `buf` is writable
+        // for its length.
+        unsafe {
+            let h = self.lib.zonecfg.zonecfg_init_handle();
+            if h.is_null() {
+                return Err(sys::Z_NOMEM as i32);
+            }
+            let mut code = self.lib.zonecfg.zonecfg_get_handle(n.as_ptr(), h);
+            if code == 0 {
+                code = self
+                    .lib
+                    .zonecfg
+                    .zonecfg_get_brand(h, buf.as_mut_ptr(), buf.len());
+            }
+            self.lib.zonecfg.zonecfg_fini_handle(h);
+            if code != 0 {
+                return Err(code);
+            }
+            Ok(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
         }
     }
     fn save(&mut self) -> i32 {
         // SAFETY: the handle is live.
-        unsafe { self.lib.zonecfg_save(self.h()) }
+        unsafe { self.lib.zonecfg.zonecfg_save(self.h()) }
     }
     fn destroy(&mut self, name: &str, force: bool) -> i32 {
         let n = c(name);
@@ -571,13 +834,17 @@ impl ZonecfgCalls for LibZonecfg {
             nvpair_sys::boolean_t_B_FALSE
         };
         // SAFETY: `n` is live for the call.
-        unsafe { self.lib.zonecfg_destroy(n.as_ptr(), f) }
+        unsafe { self.lib.zonecfg.zonecfg_destroy(n.as_ptr(), f) }
     }
     fn get_state(&mut self, name: &str) -> std::result::Result<u32, i32> {
         let n = c(name);
         let mut s = 0;
         // SAFETY: `n` is live; `s` is a valid out-pointer.
-        let code = unsafe { self.lib.zone_get_state(n.as_ptr() as *mut _, &mut s) };
+        let code = unsafe {
+            self.lib
+                .zonecfg
+                .zone_get_state(n.as_ptr() as *mut _, &mut s)
+        };
         if code == 0 {
             Ok(s)
         } else {
@@ -589,17 +856,18 @@ impl ZonecfgCalls for LibZonecfg {
         let mut buf = vec![0 as std::ffi::c_char; sys::MAXPATHLEN as usize];
         // SAFETY: a fresh handle is loaded and freed here; `buf` is writable.
         unsafe {
-            let h = self.lib.zonecfg_init_handle();
+            let h = self.lib.zonecfg.zonecfg_init_handle();
             if h.is_null() {
                 return Err(sys::Z_NOMEM as i32);
             }
-            let mut code = self.lib.zonecfg_get_handle(n.as_ptr(), h);
+            let mut code = self.lib.zonecfg.zonecfg_get_handle(n.as_ptr(), h);
             if code == 0 {
                 code = self
                     .lib
+                    .zonecfg
                     .zonecfg_get_zonepath(h, buf.as_mut_ptr(), buf.len());
             }
-            self.lib.zonecfg_fini_handle(h);
+            self.lib.zonecfg.zonecfg_fini_handle(h);
             if code != 0 {
                 return Err(code);
             }
@@ -611,25 +879,25 @@ impl ZonecfgCalls for LibZonecfg {
         // SAFETY: the FILE from setzoneent is read with getzoneent and closed
         // with endzoneent; each returned name is malloc'd and freed here.
         unsafe {
-            let f = self.lib.setzoneent();
+            let f = self.lib.zonecfg.setzoneent();
             if f.is_null() {
                 return out;
             }
             loop {
-                let p = self.lib.getzoneent(f);
+                let p = self.lib.zonecfg.getzoneent(f);
                 if p.is_null() {
                     break;
                 }
                 out.push(CStr::from_ptr(p).to_string_lossy().into_owned());
                 libc::free(p.cast());
             }
-            self.lib.endzoneent(f);
+            self.lib.zonecfg.endzoneent(f);
         }
         out
     }
     fn strerror(&mut self, code: i32) -> String {
         // SAFETY: zonecfg_strerror returns a static string.
-        let p = unsafe { self.lib.zonecfg_strerror(code) };
+        let p = unsafe { self.lib.zonecfg.zonecfg_strerror(code) };
         if p.is_null() {
             return format!("Z_ error {code}");
         }

@@ -776,8 +776,15 @@ impl super::ZoneBackend for LinuxZones {
     fn configure(&self, config: &ZoneConfig) -> Result<()> {
         LinuxZones::configure(self, config)
     }
-    fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
-        LinuxZones::install(self, name, root)
+    fn install(&self, name: &ZoneName, from: &super::Install) -> Result<()> {
+        match from {
+            super::Install::Root(root) => LinuxZones::install(self, name, root),
+            _ => Err(Error::new(
+                Op::InstallZone,
+                name.as_str(),
+                ErrorKind::Unsupported("a Linux zone installs from a root directory only"),
+            )),
+        }
     }
     fn boot(&self, name: &ZoneName) -> Result<super::Booted> {
         LinuxZones::boot(self, name).map(|i| super::Booted { init: Some(i) })

@@ -151,11 +151,40 @@ pub struct Booted {
     pub init: Option<InitProc>,
 }
 
+/// Where a zone is installed from. illumos brands each install from their
+/// own kind of source, given to `zoneadm install` in the options the
+/// brand's installer documents; hull builds that argv per brand
+/// (`zone::illumos`) and refuses a source the brand does not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Install {
+    /// A prepared root directory: copied into a Linux zone; on illumos the
+    /// system-image install of the `ipkg`, `lipkg`, `labeled` and
+    /// `solaris10` brands (`-d DIR -p`: installed as it is, identity
+    /// preserved).
+    Root(PathBuf),
+    /// An imported SmartOS image, cloned by the `joyent`,
+    /// `joyent-minimal`, `lx`, `kvm` and `bhyve` brands (`-t UUID`), with
+    /// an optional quota in GiB (`-q`; the installer's default is 10).
+    Image {
+        /// The image's uuid (its dataset is `<pool>/<uuid>`).
+        uuid: String,
+        /// The zone dataset's quota, GiB.
+        quota_gb: Option<u32>,
+    },
+    /// An archive (tar or `zfs send` stream, possibly compressed) or a ZFS
+    /// dataset or snapshot: the OmniOS `lx` and `illumos` brands (`-s`).
+    Archive(String),
+    /// What the brand installs by itself: packages from its publisher
+    /// (`ipkg`, `lipkg`, `sparse`, `pkgsrc`) or nothing (OmniOS `bhyve`,
+    /// `kvm`, `emu`). A plain `zoneadm install`.
+    BrandDefault,
+}
+
 /// One backend of [`Zones`]: the Linux state directory, or libzonecfg
 /// plus zoneadm on illumos.
 pub(crate) trait ZoneBackend: Send + Sync {
     fn configure(&self, config: &ZoneConfig) -> Result<()>;
-    fn install(&self, name: &ZoneName, root: &Path) -> Result<()>;
+    fn install(&self, name: &ZoneName, from: &Install) -> Result<()>;
     fn boot(&self, name: &ZoneName) -> Result<Booted>;
     fn wait(&self, name: &ZoneName) -> Result<i32>;
     fn halt(&self, name: &ZoneName) -> Result<()>;
@@ -221,9 +250,35 @@ impl Zones {
     }
 
     /// Installs a configured zone from a prepared root file system; on
-    /// failure nothing is left and the zone is configured again.
+    /// failure nothing is left and the zone is configured again. The same
+    /// as [`install_from`](Self::install_from) with [`Install::Root`].
     pub fn install(&self, name: &ZoneName, root: &Path) -> Result<()> {
-        self.backend.install(name, root)
+        self.backend
+            .install(name, &Install::Root(root.to_path_buf()))
+    }
+
+    /// Installs a configured zone from `from`. Linux zones install from a
+    /// [`Install::Root`] only; on illumos each brand takes the sources its
+    /// installer documents (see [`Install`]), and any other is refused
+    /// before zoneadm runs.
+    ///
+    /// ```no_run
+    /// # fn main() -> hull::Result<()> {
+    /// use hull::zone::{Install, Zones};
+    /// let zones = Zones::open(hull::zone::DEFAULT_STATE_DIR)?;
+    /// // A SmartOS joyent-brand zone from an imported image, 20 GB quota.
+    /// zones.install_from(
+    ///     &"web01".parse()?,
+    ///     &Install::Image {
+    ///         uuid: "5e164fac-286d-11e4-9cf7-b3f73eefcd01".into(),
+    ///         quota_gb: Some(20),
+    ///     },
+    /// )?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn install_from(&self, name: &ZoneName, from: &Install) -> Result<()> {
+        self.backend.install(name, from)
     }
 
     /// Boots an installed zone (see the module docs for what confines it

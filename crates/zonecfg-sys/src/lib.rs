@@ -4,9 +4,12 @@
 //! bindgen`.
 //!
 //! `struct zone_nwiftab` differs between illumos-gate (170 bytes) and
-//! SmartOS (248 bytes): both are declared
+//! SmartOS and OmniOS (248 bytes): both are declared
 //! ([`zonecfg::hull_zone_nwiftab_gate`], [`zonecfg::hull_zone_nwiftab_joyent`])
-//! for the caller to choose at run time.
+//! and joined in [`zonecfg::hull_zone_nwiftab_buf`], a zeroed buffer larger
+//! than either that is passed on every platform. How memory is capped is
+//! told apart by exported symbols ([`MemoryCap`]); `zonecfg_modify_mcap`,
+//! which only illumos-gate has, is looked up rather than bound.
 
 #![deny(missing_docs)]
 
@@ -41,12 +44,102 @@ pub mod libc_zone {
     include!("bindings/libc_zone.rs");
 }
 
+/// How a loaded libzonecfg caps a zone's physical memory, told apart by the
+/// symbols only one family exports ([`MEMORY_CAP_MARKERS`]).
+#[derive(Clone, Copy)]
+pub enum MemoryCap {
+    /// The `physical` rctl alias (`zone.max-physical-memory`), set with
+    /// `zonecfg_set_aliased_rctl`: the joyent-derived libzonecfg of SmartOS
+    /// and OmniOS.
+    Alias,
+    /// illumos-gate's `capped-memory` resource, set with
+    /// `zonecfg_modify_mcap`.
+    Resource(unsafe extern "C" fn(zonecfg::zone_dochandle_t, *mut zonecfg::zone_mcaptab) -> i32),
+    /// Neither marker: hull does not know how this library caps memory.
+    Unknown,
+}
+
+impl std::fmt::Debug for MemoryCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MemoryCap::Alias => "Alias",
+            MemoryCap::Resource(_) => "Resource",
+            MemoryCap::Unknown => "Unknown",
+        })
+    }
+}
+
+/// The symbols that tell the libzonecfg families apart: resource
+/// attributes came with the joyent-derived library (SmartOS, OmniOS),
+/// whose nwiftab also grew; only illumos-gate kept the mcap resource.
+pub const MEMORY_CAP_MARKERS: &[(&str, &str)] = &[
+    (
+        "zonecfg_add_res_attr",
+        "joyent-derived (SmartOS, OmniOS): the physical alias",
+    ),
+    (
+        "zonecfg_modify_mcap",
+        "illumos-gate: the capped-memory resource",
+    ),
+];
+
+/// A loaded libzonecfg: the calls every family has, and how it caps
+/// memory.
+pub struct Library {
+    /// The calls every family has.
+    pub zonecfg: zonecfg::Zonecfg,
+    /// How it caps memory.
+    pub memory_cap: MemoryCap,
+    // Keeps `memory_cap`'s function pointer valid.
+    _lib: libloading::Library,
+}
+
+impl Library {
+    /// Loads a libzonecfg from `path` (a soname or a file).
+    ///
+    /// # Safety
+    ///
+    /// `path` must be a libzonecfg whose exported symbols have the types
+    /// declared in `vendor-headers/illumos/libzonecfg.h`.
+    pub unsafe fn open(path: impl AsRef<std::ffi::OsStr>) -> Result<Library, libloading::Error> {
+        let path = path.as_ref();
+        // SAFETY: the caller vouches for the library's types.
+        let lib = unsafe { libloading::Library::new(path)? };
+        // SAFETY: as above.
+        let zonecfg = unsafe { zonecfg::Zonecfg::new(path)? };
+        // SAFETY: only presence is read, or (for zonecfg_modify_mcap) the
+        // symbol is bound with its declared type.
+        let memory_cap = unsafe {
+            if lib
+                .get::<*const std::ffi::c_void>(b"zonecfg_add_res_attr\0")
+                .is_ok()
+            {
+                MemoryCap::Alias
+            } else {
+                match lib
+                    .get::<zonecfg::hull_zonecfg_modify_mcap_fn>(b"zonecfg_modify_mcap\0")
+                    .ok()
+                    .and_then(|s| *s)
+                {
+                    Some(f) => MemoryCap::Resource(f),
+                    None => MemoryCap::Unknown,
+                }
+            }
+        };
+        Ok(Library {
+            zonecfg,
+            memory_cap,
+            _lib: lib,
+        })
+    }
+}
+
 /// Loads libzonecfg.
-pub fn load_zonecfg() -> Result<zonecfg::Zonecfg, LoadError> {
-    // SAFETY: loading runs only the library's ELF initialisers; symbols are
-    // resolved with the declared types.
+pub fn load_zonecfg() -> Result<Library, LoadError> {
+    // SAFETY: these sonames are illumos's libzonecfg, whose symbols have
+    // the declared types.
     load_first("libzonecfg", ZONECFG_SONAMES, |n| unsafe {
-        zonecfg::Zonecfg::new(n)
+        Library::open(n)
     })
 }
 

@@ -22,7 +22,9 @@ pub const ZONE_STATE_SHUTTING_DOWN: u32 = 5;
 pub const ZONE_STATE_DOWN: u32 = 6;
 pub const ZONE_STATE_MOUNTED: u32 = 7;
 pub const Z_OK: u32 = 0;
+pub const Z_EMPTY_DOCUMENT: u32 = 1;
 pub const Z_NO_ENTRY: u32 = 6;
+pub const Z_BAD_HANDLE: u32 = 10;
 pub const Z_BOGUS_ZONE_NAME: u32 = 7;
 pub const Z_NOMEM: u32 = 11;
 pub const Z_INVAL: u32 = 12;
@@ -31,6 +33,7 @@ pub const Z_NO_ZONE: u32 = 16;
 pub const Z_BAD_ZONE_STATE: u32 = 21;
 pub const Z_NAME_IN_USE: u32 = 23;
 pub const Z_SYSTEM: u32 = 28;
+pub const Z_ALIAS_DISALLOW: u32 = 42;
 pub type zone_state_t = uint_t;
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
@@ -143,9 +146,52 @@ const _: () = {
         [::std::mem::offset_of!(hull_zone_nwiftab_joyent, zone_nwif_attrp) - 240usize];
 };
 pub type hull_zone_nwiftab_joyent_t = hull_zone_nwiftab_joyent;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union hull_zone_nwiftab_buf {
+    pub gate: hull_zone_nwiftab_gate_t,
+    pub joyent: hull_zone_nwiftab_joyent_t,
+    pub align: u64,
+    pub room: [::std::os::raw::c_char; 512usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of hull_zone_nwiftab_buf"][::std::mem::size_of::<hull_zone_nwiftab_buf>() - 512usize];
+    ["Alignment of hull_zone_nwiftab_buf"]
+        [::std::mem::align_of::<hull_zone_nwiftab_buf>() - 8usize];
+    ["Offset of field: hull_zone_nwiftab_buf::gate"]
+        [::std::mem::offset_of!(hull_zone_nwiftab_buf, gate) - 0usize];
+    ["Offset of field: hull_zone_nwiftab_buf::joyent"]
+        [::std::mem::offset_of!(hull_zone_nwiftab_buf, joyent) - 0usize];
+    ["Offset of field: hull_zone_nwiftab_buf::align"]
+        [::std::mem::offset_of!(hull_zone_nwiftab_buf, align) - 0usize];
+    ["Offset of field: hull_zone_nwiftab_buf::room"]
+        [::std::mem::offset_of!(hull_zone_nwiftab_buf, room) - 0usize];
+};
+pub type hull_zone_nwiftab_buf_t = hull_zone_nwiftab_buf;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct zone_mcaptab {
+    pub zone_physmem_cap: [::std::os::raw::c_char; 256usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of zone_mcaptab"][::std::mem::size_of::<zone_mcaptab>() - 256usize];
+    ["Alignment of zone_mcaptab"][::std::mem::align_of::<zone_mcaptab>() - 1usize];
+    ["Offset of field: zone_mcaptab::zone_physmem_cap"]
+        [::std::mem::offset_of!(zone_mcaptab, zone_physmem_cap) - 0usize];
+};
+pub type hull_zonecfg_modify_mcap_fn = ::std::option::Option<
+    unsafe extern "C" fn(arg1: zone_dochandle_t, arg2: *mut zone_mcaptab) -> ::std::os::raw::c_int,
+>;
 pub struct Zonecfg {
     __library: ::libloading::Library,
     pub zonecfg_init_handle: unsafe extern "C" fn() -> zone_dochandle_t,
+    pub zonecfg_get_template_handle: unsafe extern "C" fn(
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *const ::std::os::raw::c_char,
+        arg3: zone_dochandle_t,
+    ) -> ::std::os::raw::c_int,
     pub zonecfg_get_handle: unsafe extern "C" fn(
         arg1: *const ::std::os::raw::c_char,
         arg2: zone_dochandle_t,
@@ -167,6 +213,11 @@ pub struct Zonecfg {
     pub zonecfg_set_brand: unsafe extern "C" fn(
         arg1: zone_dochandle_t,
         arg2: *mut ::std::os::raw::c_char,
+    ) -> ::std::os::raw::c_int,
+    pub zonecfg_get_brand: unsafe extern "C" fn(
+        arg1: zone_dochandle_t,
+        arg2: *mut ::std::os::raw::c_char,
+        arg3: usize,
     ) -> ::std::os::raw::c_int,
     pub zonecfg_set_autoboot:
         unsafe extern "C" fn(arg1: zone_dochandle_t, arg2: boolean_t) -> ::std::os::raw::c_int,
@@ -222,12 +273,16 @@ impl Zonecfg {
     {
         let __library = library.into();
         let zonecfg_init_handle = __library.get(b"zonecfg_init_handle\0").map(|sym| *sym)?;
+        let zonecfg_get_template_handle = __library
+            .get(b"zonecfg_get_template_handle\0")
+            .map(|sym| *sym)?;
         let zonecfg_get_handle = __library.get(b"zonecfg_get_handle\0").map(|sym| *sym)?;
         let zonecfg_fini_handle = __library.get(b"zonecfg_fini_handle\0").map(|sym| *sym)?;
         let zonecfg_set_name = __library.get(b"zonecfg_set_name\0").map(|sym| *sym)?;
         let zonecfg_set_zonepath = __library.get(b"zonecfg_set_zonepath\0").map(|sym| *sym)?;
         let zonecfg_get_zonepath = __library.get(b"zonecfg_get_zonepath\0").map(|sym| *sym)?;
         let zonecfg_set_brand = __library.get(b"zonecfg_set_brand\0").map(|sym| *sym)?;
+        let zonecfg_get_brand = __library.get(b"zonecfg_get_brand\0").map(|sym| *sym)?;
         let zonecfg_set_autoboot = __library.get(b"zonecfg_set_autoboot\0").map(|sym| *sym)?;
         let zonecfg_set_iptype = __library.get(b"zonecfg_set_iptype\0").map(|sym| *sym)?;
         let zonecfg_add_nwif = __library.get(b"zonecfg_add_nwif\0").map(|sym| *sym)?;
@@ -250,12 +305,14 @@ impl Zonecfg {
         Ok(Zonecfg {
             __library,
             zonecfg_init_handle,
+            zonecfg_get_template_handle,
             zonecfg_get_handle,
             zonecfg_fini_handle,
             zonecfg_set_name,
             zonecfg_set_zonepath,
             zonecfg_get_zonepath,
             zonecfg_set_brand,
+            zonecfg_get_brand,
             zonecfg_set_autoboot,
             zonecfg_set_iptype,
             zonecfg_add_nwif,
@@ -275,6 +332,14 @@ impl Zonecfg {
     }
     pub unsafe fn zonecfg_init_handle(&self) -> zone_dochandle_t {
         (self.zonecfg_init_handle)()
+    }
+    pub unsafe fn zonecfg_get_template_handle(
+        &self,
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *const ::std::os::raw::c_char,
+        arg3: zone_dochandle_t,
+    ) -> ::std::os::raw::c_int {
+        (self.zonecfg_get_template_handle)(arg1, arg2, arg3)
     }
     pub unsafe fn zonecfg_get_handle(
         &self,
@@ -314,6 +379,14 @@ impl Zonecfg {
         arg2: *mut ::std::os::raw::c_char,
     ) -> ::std::os::raw::c_int {
         (self.zonecfg_set_brand)(arg1, arg2)
+    }
+    pub unsafe fn zonecfg_get_brand(
+        &self,
+        arg1: zone_dochandle_t,
+        arg2: *mut ::std::os::raw::c_char,
+        arg3: usize,
+    ) -> ::std::os::raw::c_int {
+        (self.zonecfg_get_brand)(arg1, arg2, arg3)
     }
     pub unsafe fn zonecfg_set_autoboot(
         &self,
