@@ -602,7 +602,6 @@ mod link_tests {
 /// assert!("web-01".parse::<ZoneName>().is_ok());
 /// assert!("global".parse::<ZoneName>().is_err());
 /// assert!("-x".parse::<ZoneName>().is_err());
-/// assert!("SUNWblank".parse::<ZoneName>().is_err());
 /// ```
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -637,12 +636,6 @@ impl FromStr for ZoneName {
         }
         if s == "global" {
             return Err(invalid(s, "\"global\" is the global zone's name"));
-        }
-        // illumos reserves the prefix for its templates (SUNWblank,
-        // SUNWdefault): zonecfg_set_name refuses it (libzonecfg.c, gate
-        // jlevon/illumos-gate@4859da61 L860).
-        if s.starts_with("SUNW") {
-            return Err(invalid(s, "names beginning with SUNW are reserved"));
         }
         Ok(ZoneName(s.to_string()))
     }

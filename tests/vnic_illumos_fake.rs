@@ -51,6 +51,7 @@ struct World {
     links: Vec<(String, LinkId, i32, Option<VnicInfo>)>,
     fail_create: Option<(i32, Vec<String>)>,
     fail_setprop: Option<i32>,
+    fail_delete: Option<i32>,
     /// What `unknown_vnic_create` answers.
     unknown: Option<&'static str>,
     /// Each link's current mtu property.
@@ -203,6 +204,9 @@ impl DladmCalls for Fake {
     fn vnic_delete(&mut self, id: LinkId, flags: u32) -> Status {
         let mut w = self.0.lock().unwrap();
         w.calls.push(Call::Delete { id, flags });
+        if let Some(st) = w.fail_delete {
+            return Status(st);
+        }
         w.links.retain(|l| l.1 != id);
         Status::OK
     }
@@ -554,4 +558,29 @@ fn a_dladm_vnic_create_of_another_generation_is_refused_before_any_call() {
     assert!(fake.calls().is_empty(), "{:?}", fake.calls());
     // What every generation has still works.
     assert!(v.list().unwrap().is_empty());
+}
+
+#[test]
+fn a_vnic_that_cannot_be_deleted_again_is_named_in_the_error() {
+    let fake = Fake::with_links(&[("net0", 7, PHYS)]);
+    let mut v = Vnics::with_dladm(fake.clone()).unwrap();
+    {
+        let mut w = fake.0.lock().unwrap();
+        w.fail_setprop = Some(sys::DLADM_STATUS_INVALID_MTU as i32);
+        w.fail_delete = Some(sys::DLADM_STATUS_LINKBUSY as i32);
+    }
+    let e = v
+        .create(&VnicSpec {
+            name: name("vnic0"),
+            over: name("net0"),
+            mac: MacSpec::Random,
+            vlan: None,
+            mtu: Some(9000),
+        })
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+    assert!(
+        e.to_string().contains("deleting the new VNIC again failed"),
+        "{e}"
+    );
 }

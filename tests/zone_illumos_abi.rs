@@ -1,9 +1,10 @@
 //! hull's real `LibZonecfg` — the code that calls libzonecfg on illumos —
 //! driven through a fake libzonecfg written in C with illumos's argument
-//! lists and structs (`tests/fakes/libzonecfg.c`), in both families: the
+//! lists and structs (`tests/fakes/libzonecfg.c`), as each platform's: the
 //! illumos-gate one (170-byte `zone_nwiftab`, the `capped-memory`
 //! resource) and the joyent-derived one of SmartOS and OmniOS (248-byte
-//! `zone_nwiftab` read whole, the `physical` alias). The fake refuses
+//! `zone_nwiftab` read whole, the `physical` alias), told apart by the
+//! symbols each exports. The fake refuses
 //! setters on a handle with no document and any byte of the nwiftab beyond
 //! what hull sets.
 
@@ -54,9 +55,9 @@ fn describe(c: &Controls, zone: &str) -> String {
     }
 }
 
-fn config() -> ZoneConfig {
+fn config(brand: &str) -> ZoneConfig {
     serde_json::from_value(serde_json::json!({
-        "name": "web01", "zonepath": "/zones/web01", "brand": "joyent-minimal", "autoboot": true,
+        "name": "web01", "zonepath": "/zones/web01", "brand": brand, "autoboot": true,
         "nets": ["vnic0"], "mounts": [{"source": "/data", "target": "/data", "readonly": true}],
         "caps": {"memory_bytes": 268435456, "max_processes": 2000, "cpu_percent": 150},
         "init": ["/sbin/init"]
@@ -65,26 +66,33 @@ fn config() -> ZoneConfig {
 }
 
 #[test]
-fn both_families_configure_through_the_blank_template_and_their_own_memory_cap() {
-    for (family, caps) in [
+fn each_platform_configures_through_the_blank_template_and_its_own_memory_cap() {
+    for (family, brand, caps) in [
         (
-            "FAMILY_JOYENT",
+            "FAMILY_SMARTOS",
+            "joyent-minimal",
+            "caps=physical=268435456,max-lwps=2000,cpu-cap=150",
+        ),
+        (
+            "FAMILY_OMNIOS",
+            "lipkg",
             "caps=physical=268435456,max-lwps=2000,cpu-cap=150",
         ),
         (
             "FAMILY_GATE",
+            "ipkg",
             "caps=mcap=268435456,max-lwps=2000,cpu-cap=150",
         ),
     ] {
         let (z, fake, _) = fake(family);
         let name: ZoneName = "web01".parse().unwrap();
-        z.configure(&config()).unwrap_or_else(|e| {
+        z.configure(&config(brand)).unwrap_or_else(|e| {
             panic!("{family}: {e} (fake: {})", fake.text("zonecfg_last_error"))
         });
         assert_eq!(
             describe(&fake, "web01"),
             format!(
-                "brand=joyent-minimal zonepath=/zones/web01 autoboot=1 exclusive=1 \
+                "brand={brand} zonepath=/zones/web01 autoboot=1 exclusive=1 \
                  nets=vnic0, fs=/data:/data:ro {caps}"
             ),
             "{family}"
@@ -106,7 +114,7 @@ fn both_families_configure_through_the_blank_template_and_their_own_memory_cap()
         );
         // Configuring the same name again would overwrite it in zonecfg_save.
         assert_eq!(
-            z.configure(&config()).unwrap_err().kind,
+            z.configure(&config(brand)).unwrap_err().kind,
             ErrorKind::AlreadyExists
         );
         z.delete(&name).unwrap();
@@ -116,9 +124,9 @@ fn both_families_configure_through_the_blank_template_and_their_own_memory_cap()
 
 #[test]
 fn install_reads_the_brand_back_from_libzonecfg() {
-    let (z, _fake, runs) = fake("FAMILY_JOYENT");
+    let (z, _fake, runs) = fake("FAMILY_SMARTOS");
     let name: ZoneName = "web01".parse().unwrap();
-    z.configure(&config()).unwrap();
+    z.configure(&config("joyent-minimal")).unwrap();
     let uuid = "5e164fac-286d-11e4-9cf7-b3f73eefcd01";
     z.install_from(
         &name,
@@ -141,4 +149,32 @@ fn install_reads_the_brand_back_from_libzonecfg() {
             uuid
         ]
     );
+}
+
+#[test]
+fn the_same_brand_name_installs_as_its_platform_does() {
+    // lx is on SmartOS and OmniOS with different installers: which one is
+    // read from libzonecfg's symbols.
+    let name: ZoneName = "web01".parse().unwrap();
+    let (z, _fake, runs) = fake("FAMILY_OMNIOS");
+    let mut c = config("lx");
+    c.caps.memory_bytes = None;
+    z.configure(&c).unwrap();
+    z.install_from(&name, &Install::Archive("/images/alpine.tar.xz".into()))
+        .unwrap();
+    assert_eq!(
+        runs.0.lock().unwrap().last().unwrap()[3..],
+        ["install", "-s", "/images/alpine.tar.xz"]
+    );
+    let uuid = "5e164fac-286d-11e4-9cf7-b3f73eefcd01";
+    let e = z
+        .install_from(
+            &name,
+            &Install::Image {
+                uuid: uuid.into(),
+                quota_gb: None,
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hull::name::ZoneName;
-use hull::zone::illumos::{install_args, MemoryCap, Zoneadm, ZonecfgCalls};
+use hull::zone::illumos::{install_args, Platform, Zoneadm, ZonecfgCalls};
 use hull::zone::Zones;
 use hull::zone::{Install, State, ZoneConfig};
 use hull::ErrorKind;
@@ -45,9 +45,12 @@ struct Fake {
     fail_save: bool,
     /// Whether the handle has a document (from a template).
     has_doc: Arc<Mutex<bool>>,
-    /// How this libzonecfg caps memory (Alias: SmartOS/OmniOS; Resource:
-    /// illumos-gate).
-    mcap: Option<MemoryCap>,
+    /// Which platform's libzonecfg this is (default SmartOS).
+    platform: Option<Platform>,
+    /// What zonecfg_get_zonepath answers instead of the zone's own.
+    zonepath: Arc<Mutex<Option<String>>>,
+    /// Make the next install fail, leaving the zone incomplete.
+    fail_install: Arc<Mutex<bool>>,
     /// zone -> brand, recorded at save.
     brands: Arc<Mutex<Vec<(String, String)>>>,
 }
@@ -130,17 +133,17 @@ impl ZonecfgCalls for Fake {
         // 171-188), so zonecfg_aliased_rctl_ok fails and
         // zonecfg_set_aliased_rctl returns Z_ALIAS_DISALLOW (6774-6775);
         // joyent has {ALIAS_MAXPHYSMEM, "zone.max-physical-memory"} (194).
-        if code == 0 && a == "physical" && self.memory_cap() == MemoryCap::Resource {
+        if code == 0 && a == "physical" && self.platform() == Platform::Gate {
             return 42; // Z_ALIAS_DISALLOW
         }
         code
     }
-    fn memory_cap(&self) -> MemoryCap {
-        self.mcap.unwrap_or(MemoryCap::Alias)
+    fn platform(&self) -> Platform {
+        self.platform.unwrap_or(Platform::SmartOs)
     }
     fn modify_mcap(&mut self, bytes: u64) -> i32 {
         // Only illumos-gate exports zonecfg_modify_mcap (mapfile-vers 176).
-        assert_eq!(self.memory_cap(), MemoryCap::Resource, "no such symbol");
+        assert_eq!(self.platform(), Platform::Gate, "no such symbol");
         self.set(Call::Mcap(bytes))
     }
     fn brand(&mut self, n: &str) -> Result<String, i32> {
@@ -203,6 +206,9 @@ impl ZonecfgCalls for Fake {
             .ok_or(16) // Z_NO_ZONE
     }
     fn zonepath(&mut self, n: &str) -> Result<String, i32> {
+        if let Some(p) = self.zonepath.lock().unwrap().clone() {
+            return Ok(p);
+        }
         Ok(format!("/zones/{n}"))
     }
     fn names(&mut self) -> Vec<String> {
@@ -245,10 +251,15 @@ fn getopts(args: &[String], optstring: &str) -> Result<Vec<(char, Option<String>
 
 /// What the brand's installer accepts after `zoneadm -z Z install`, as its
 /// script parses it; `Err` is the usage failure (exit 253) it would give.
-fn brand_accepts(brand: &str, args: &[String]) -> Result<(), String> {
+fn brand_accepts(platform: Platform, brand: &str, args: &[String]) -> Result<(), String> {
     let has = |o: &[(char, Option<String>)], c: char| o.iter().any(|(x, _)| *x == c);
     // SmartOS zoneadm consumes `-x nodataset` itself (zoneadm.c 3018).
-    let smartos = args.len() >= 2 && args[0] == "-x" && args[1] == "nodataset";
+    if platform == Platform::SmartOs
+        && (args.len() < 2 || args[0] != "-x" || args[1] != "nodataset")
+    {
+        return Err("SmartOS brands are installed with -x nodataset".into());
+    }
+    let smartos = platform == Platform::SmartOs;
     match brand {
         // jcommon/cinstall 68-88: getopts "rR:t:U:q:z:"; -t required
         // (113-116); -q numeric (119-122).
@@ -266,7 +277,7 @@ fn brand_accepts(brand: &str, args: &[String]) -> Result<(), String> {
         "kvm" | "bhyve" if smartos => getopts(&args[2..], "rR:t:U:q:z:").map(drop),
         // OmniOS lx/lx_install 24-50 and illumos/createzone 38-51:
         // -s SOURCE required.
-        "lx" | "illumos" => {
+        "lx" | "illumos" if !smartos => {
             let o = getopts(args, "s:t:v")?;
             if has(&o, 's') || has(&o, 't') {
                 Ok(())
@@ -274,8 +285,10 @@ fn brand_accepts(brand: &str, args: &[String]) -> Result<(), String> {
                 Err("-s SOURCE is required".into())
             }
         }
-        // OmniOS ipkg/pkgcreatezone 94-118; -p/-u only with -a/-d (161-165).
-        "ipkg" | "lipkg" | "labeled" => {
+        // OmniOS ipkg/pkgcreatezone 94-118; -p/-u only with -a/-d
+        // (161-165); gate's labeled and solaris10 take -d with -p/-u too
+        // (config.xml installopts a:c:d:e:hk:P:p:suv, a:d:Fpsuv).
+        "ipkg" | "lipkg" | "labeled" | "solaris10" if !smartos => {
             let o = getopts(args, "a:c:d:e:hk:P:psuv")?;
             let image = has(&o, 'a') || has(&o, 'd');
             let keep = has(&o, 'p') || has(&o, 'u');
@@ -285,9 +298,10 @@ fn brand_accepts(brand: &str, args: &[String]) -> Result<(), String> {
             Ok(())
         }
         // OmniOS sparse/pkgcreatezone 85-92.
-        "sparse" | "pkgsrc" => getopts(args, "hb:svz:").map(drop),
-        // OmniOS bhyve/createzone 27-31: no options of its own.
-        "bhyve" | "kvm" | "emu" => getopts(args, "").map(drop),
+        "sparse" | "pkgsrc" if !smartos => getopts(args, "hb:svz:").map(drop),
+        // OmniOS bhyve/createzone 27-31: no options of its own; gate's sn1
+        // has no installopts.
+        "bhyve" | "kvm" | "emu" | "sn1" if !smartos => getopts(args, "").map(drop),
         _ => Err(format!("no brand {brand}")),
     }
 }
@@ -300,12 +314,29 @@ impl Zoneadm for Fake {
         let next = match argv[3].as_str() {
             "install" => {
                 let brand = self.clone().brand(&zone).unwrap_or_default();
-                if let Err(why) = brand_accepts(&brand, &argv[4..]) {
+                if let Err(why) = brand_accepts(self.platform(), &brand, &argv[4..]) {
+                    // zoneadm marks the zone incomplete before the brand's
+                    // installer runs (zoneadm.c install_func).
+                    self.set_state(&zone, 1);
                     return Ok((253, format!("{brand} install: {why}")));
+                }
+                if std::mem::take(&mut *self.fail_install.lock().unwrap()) {
+                    self.set_state(&zone, 1);
+                    return Ok((1, "cinstall: clone failed".into()));
                 }
                 2
             }
             "halt" | "shutdown" => 2,
+            "uninstall"
+                if self
+                    .states
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|(z, v)| *z == zone && *v == 1) =>
+            {
+                0
+            }
             "boot" | "reboot" => 4,
             "uninstall" => 0,
             _ => return Ok((1, "zoneadm: bad command".into())),
@@ -499,69 +530,100 @@ fn a_joyent_zone_is_not_installed_from_a_directory() {
 }
 
 #[test]
-fn each_brand_gets_the_options_its_installer_takes() {
+fn each_brand_gets_the_options_its_installer_takes_on_its_platform() {
+    use Platform::*;
     let root = Install::Root("/images/base".into());
     let archive = Install::Archive("/images/alpine.tar.xz".into());
-    for (brand, from, argv) in [
+    let img = ["install", "-x", "nodataset", "-t", UUID, "-q", "20"];
+    for (platform, brand, from, argv) in [
+        (SmartOs, "joyent", image(), img.to_vec()),
+        (SmartOs, "lx", image(), img.to_vec()),
+        (SmartOs, "bhyve", image(), img.to_vec()),
         (
-            "joyent",
-            image(),
-            vec!["install", "-x", "nodataset", "-t", UUID, "-q", "20"],
+            SmartOs,
+            "kvm",
+            Install::BrandDefault,
+            vec!["install", "-x", "nodataset"],
         ),
         (
-            "lx",
-            image(),
-            vec!["install", "-x", "nodataset", "-t", UUID, "-q", "20"],
-        ),
-        (
+            OmniOs,
             "lx",
             archive.clone(),
             vec!["install", "-s", "/images/alpine.tar.xz"],
         ),
         (
+            OmniOs,
             "illumos",
             archive.clone(),
             vec!["install", "-s", "/images/alpine.tar.xz"],
         ),
         (
+            OmniOs,
             "lipkg",
             root.clone(),
             vec!["install", "-d", "/images/base", "-p"],
         ),
-        ("ipkg", Install::BrandDefault, vec!["install"]),
-        ("sparse", Install::BrandDefault, vec!["install"]),
-        ("pkgsrc", Install::BrandDefault, vec!["install"]),
-        ("bhyve", Install::BrandDefault, vec!["install"]),
+        (OmniOs, "ipkg", Install::BrandDefault, vec!["install"]),
+        (OmniOs, "sparse", Install::BrandDefault, vec!["install"]),
+        (OmniOs, "pkgsrc", Install::BrandDefault, vec!["install"]),
+        (OmniOs, "bhyve", Install::BrandDefault, vec!["install"]),
+        (
+            Gate,
+            "ipkg",
+            root.clone(),
+            vec!["install", "-d", "/images/base", "-p"],
+        ),
+        (
+            Gate,
+            "labeled",
+            root.clone(),
+            vec!["install", "-d", "/images/base", "-p"],
+        ),
+        (
+            Gate,
+            "solaris10",
+            root.clone(),
+            vec!["install", "-d", "/images/base", "-p"],
+        ),
+        (Gate, "sn1", Install::BrandDefault, vec!["install"]),
     ] {
-        let args = install_args(brand, &from).unwrap_or_else(|e| panic!("{brand}: {e}"));
-        assert_eq!(args, argv, "{brand} {from:?}");
-        let args: Vec<String> = args[1..].to_vec();
-        brand_accepts(brand, &args).unwrap_or_else(|e| panic!("{brand} {from:?}: {e}"));
+        let args = install_args(platform, brand, &from)
+            .unwrap_or_else(|e| panic!("{platform:?} {brand}: {e}"));
+        assert_eq!(args, argv, "{platform:?} {brand} {from:?}");
+        brand_accepts(platform, brand, &args[1..])
+            .unwrap_or_else(|e| panic!("{platform:?} {brand} {from:?}: {e}"));
     }
-    // A source the brand does not take, and a brand hull does not know.
-    for (brand, from) in [
-        ("joyent", root.clone()),
-        ("joyent-minimal", archive.clone()),
-        ("sparse", root.clone()),
-        ("illumos", Install::BrandDefault),
+    // A source the brand does not take there.
+    for (platform, brand, from) in [
+        (SmartOs, "joyent", root.clone()),
+        (SmartOs, "joyent-minimal", archive.clone()),
+        (OmniOs, "lx", image()),
+        (OmniOs, "bhyve", image()),
+        (OmniOs, "sparse", root.clone()),
+        (OmniOs, "illumos", Install::BrandDefault),
+        (OmniOs, "lipkg", Install::Root("/".into())),
     ] {
-        let e = install_args(brand, &from).unwrap_err();
+        let e = install_args(platform, brand, &from).unwrap_err();
         assert!(
             matches!(e.kind, ErrorKind::InvalidArgument(_)),
             "{brand}: {e}"
         );
     }
-    let e = install_args("solaris8", &root).unwrap_err();
-    assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{e}");
+    // A brand hull does not know there, or a platform it cannot tell.
+    for (platform, brand) in [(Gate, "joyent"), (OmniOs, "solaris8"), (Unknown, "ipkg")] {
+        let e = install_args(platform, brand, &root).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::Unsupported(_)), "{e}");
+    }
     // zoneadm runs the brand's installer through `sh -c`.
     for bad in ["/images/a b", "/images/$(reboot)", "/images/x;y", ""] {
-        let e = install_args("lx", &Install::Archive(bad.into())).unwrap_err();
+        let e = install_args(OmniOs, "lx", &Install::Archive(bad.into())).unwrap_err();
         assert!(
             matches!(e.kind, ErrorKind::InvalidArgument(_)),
             "{bad:?}: {e}"
         );
     }
     let e = install_args(
+        SmartOs,
         "joyent",
         &Install::Image {
             uuid: "../../etc".into(),
@@ -573,11 +635,66 @@ fn each_brand_gets_the_options_its_installer_takes() {
 }
 
 #[test]
+fn a_zonepath_a_shell_could_split_is_refused_and_rechecked_before_zoneadm() {
+    // zoneadm pastes the zonepath unquoted into the brand hook it runs with
+    // /bin/sh -c (libbrand.c i_substitute_tokens, gate L342-346).
+    for bad in [
+        "/zones/a b",
+        "/zones/$(touch x)",
+        "/zones/a;reboot",
+        "/zones/`id`",
+    ] {
+        let fake = Fake::default();
+        let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+        let mut c = config();
+        c.zonepath = bad.into();
+        let e = z.configure(&c).unwrap_err();
+        assert!(
+            matches!(e.kind, ErrorKind::InvalidArgument(_)),
+            "{bad:?}: {e}"
+        );
+        assert!(fake.calls().is_empty(), "{bad:?}");
+    }
+    // A zone configured elsewhere with such a path: zoneadm does not run.
+    let fake = Fake {
+        zonepath: Arc::new(Mutex::new(Some("/zones/a;reboot".into()))),
+        ..Fake::default()
+    };
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    z.configure(&config()).unwrap();
+    let name: ZoneName = "web01".parse().unwrap();
+    let e = z.install_from(&name, &image()).unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+    assert!(!fake.calls().iter().any(|c| matches!(c, Call::Zoneadm(_))));
+}
+
+#[test]
+fn a_failed_install_is_uninstalled_and_an_incomplete_zone_can_be_deleted() {
+    let fake = Fake::default();
+    let z = Zones::with_zonecfg(fake.clone(), fake.clone());
+    let name: ZoneName = "web01".parse().unwrap();
+    z.configure(&config()).unwrap();
+    *fake.fail_install.lock().unwrap() = true;
+    let e = z.install_from(&name, &image()).unwrap_err();
+    assert!(e.to_string().contains("clone failed"), "{e}");
+    assert!(fake.calls().contains(&zadm(&["uninstall", "-F"])));
+    assert_eq!(z.state(&name).unwrap(), State::Configured);
+    // Left incomplete by something else: deleted with force, as
+    // zonecfg_destroy requires (libzonecfg.c gate L384-388).
+    fake.set_state("web01", 1);
+    z.delete(&name).unwrap();
+    assert_eq!(
+        fake.calls().last(),
+        Some(&Call::Destroy("web01".into(), true))
+    );
+}
+
+#[test]
 fn memory_is_capped_with_the_physical_alias_or_the_capped_memory_resource() {
     // SmartOS and OmniOS: the alias (above). illumos-gate: the resource,
     // since the alias is refused there.
     let fake = Fake {
-        mcap: Some(MemoryCap::Resource),
+        platform: Some(Platform::Gate),
         ..Fake::default()
     };
     let z = Zones::with_zonecfg(fake.clone(), fake.clone());
@@ -597,7 +714,7 @@ fn memory_is_capped_with_the_physical_alias_or_the_capped_memory_resource() {
     );
     // A library with neither: refused before a handle is made.
     let fake = Fake {
-        mcap: Some(MemoryCap::Unknown),
+        platform: Some(Platform::Unknown),
         ..Fake::default()
     };
     let z = Zones::with_zonecfg(fake.clone(), fake.clone());

@@ -229,12 +229,17 @@ impl<T: DladmCalls> Illumos<T> {
             None => Ok(()),
         }
         .and_then(|()| self.vnic_of(spec.name.as_str(), id));
-        if r.is_err() {
-            // Nothing half-made: the VNIC goes again. A failure here leaves
-            // the first error the one reported.
-            let _ = self.calls.vnic_delete(id, sys::DLADM_OPT_ACTIVE);
-        }
-        r
+        r.map_err(|e| {
+            // Nothing half-made: the VNIC goes again; if it cannot, the
+            // error says so (the first failure stays the error's kind).
+            let st = self.calls.vnic_delete(id, sys::DLADM_OPT_ACTIVE);
+            if st == Status::OK {
+                e
+            } else {
+                let text = self.calls.status2str(st);
+                e.with_detail(&format!("and deleting the new VNIC again failed: {text}"))
+            }
+        })
     }
 
     fn error(&mut self, op: Op, object: impl Into<String>, st: Status) -> Error {

@@ -22,13 +22,16 @@
 //!   `struct zone_nwiftab` layout (170 bytes on illumos-gate, 248 on
 //!   SmartOS and OmniOS), with only `zone_nwif_physical` (offset 92 in
 //!   each) set.
-//! * Install builds `zoneadm install`'s options per brand from what the
-//!   brand's installer documents ([`install_args`]); an unknown brand is
-//!   refused.
-//! * Memory is capped with the `physical` rctl alias where libzonecfg is
-//!   joyent-derived (SmartOS, OmniOS) and with the `capped-memory`
-//!   resource on illumos-gate, told apart by exported symbols
-//!   ([`MemoryCap`]); `max-lwps` and `cpu-cap` are aliases everywhere.
+//! * Install builds `zoneadm install`'s options per platform and brand
+//!   from what the brand's installer documents ([`install_args`]); an
+//!   unknown brand is refused, and a failed install is uninstalled again.
+//! * Memory is capped with the `physical` rctl alias on SmartOS and OmniOS
+//!   and with the `capped-memory` resource on illumos-gate, the platform
+//!   told apart by libzonecfg's exported symbols ([`Platform`]); `max-lwps`
+//!   and `cpu-cap` are aliases everywhere.
+//! * zoneadm runs the brand's hooks through `/bin/sh -c` with the zonepath
+//!   pasted in unquoted: hull runs zoneadm without a shell, and refuses a
+//!   zonepath or install argument that a shell could split or expand.
 
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
@@ -68,10 +71,10 @@ pub trait ZonecfgCalls: Send {
     fn add_fs(&mut self, special: &str, dir: &str, readonly: bool) -> i32;
     /// `zonecfg_set_aliased_rctl`.
     fn set_rctl(&mut self, alias: &str, value: u64) -> i32;
-    /// How this libzonecfg caps physical memory.
-    fn memory_cap(&self) -> MemoryCap;
+    /// Which platform's libzonecfg this is (told apart by its symbols).
+    fn platform(&self) -> Platform;
     /// `zonecfg_modify_mcap` with the cap as a decimal count of bytes
-    /// (illumos-gate's `capped-memory` resource; see [`MemoryCap`]).
+    /// (illumos-gate's `capped-memory` resource; see [`Platform`]).
     fn modify_mcap(&mut self, bytes: u64) -> i32;
     /// `zonecfg_get_handle` then `zonecfg_get_brand`.
     fn brand(&mut self, name: &str) -> std::result::Result<String, i32>;
@@ -89,14 +92,20 @@ pub trait ZonecfgCalls: Send {
     fn strerror(&mut self, code: i32) -> String;
 }
 
-/// How a libzonecfg caps a zone's physical memory.
+/// Which platform a libzonecfg is from, told apart by the symbols it
+/// exports ([`zonecfg_sys::FAMILY_MARKERS`]). It decides how memory is
+/// capped and which installer each brand name means (SmartOS and OmniOS
+/// both have `lx`, `kvm` and `bhyve`, with different installers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemoryCap {
-    /// The `physical` rctl alias: SmartOS and OmniOS (joyent-derived).
-    Alias,
-    /// The `capped-memory` resource (`zonecfg_modify_mcap`): illumos-gate.
-    Resource,
-    /// Neither is known to be there: memory caps are refused.
+pub enum Platform {
+    /// illumos-gate: memory capped with the `capped-memory` resource
+    /// (`zonecfg_modify_mcap`).
+    Gate,
+    /// SmartOS: the `physical` rctl alias; the joyent brands.
+    SmartOs,
+    /// OmniOS: the `physical` rctl alias; OmniOS's brands.
+    OmniOs,
+    /// None of the markers: memory caps and installs are refused.
     Unknown,
 }
 
@@ -234,8 +243,18 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
                 ),
             ));
         }
-        let mcap = self.cfg.memory_cap();
-        if c.caps.memory_bytes.is_some() && mcap == MemoryCap::Unknown {
+        if name.starts_with("SUNW") {
+            // Reserved for illumos's templates: zonecfg_set_name refuses it
+            // (libzonecfg.c, gate jlevon/illumos-gate@4859da61 L860).
+            return Err(Error::new(
+                op,
+                name,
+                ErrorKind::InvalidArgument("zone names beginning with SUNW are reserved".into()),
+            ));
+        }
+        shell_safe(op, name, c.zonepath.to_str().unwrap_or(""))?;
+        let platform = self.cfg.platform();
+        if c.caps.memory_bytes.is_some() && platform == Platform::Unknown {
             return refuse("a memory cap: this libzonecfg has neither the physical alias nor the capped-memory resource");
         }
         // zonecfg_save does not refuse a name in use: it would replace that
@@ -277,8 +296,8 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
                 self.z(op, &format!("{name}: fs {}", m.target.display()), code)?;
             }
             if let Some(bytes) = c.caps.memory_bytes {
-                let (what, code) = match mcap {
-                    MemoryCap::Resource => ("capped-memory", self.cfg.modify_mcap(bytes)),
+                let (what, code) = match platform {
+                    Platform::Gate => ("capped-memory", self.cfg.modify_mcap(bytes)),
                     _ => ("physical", self.cfg.set_rctl("physical", bytes)),
                 };
                 self.z(op, &format!("{name}: {what}"), code)?;
@@ -335,8 +354,17 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
             .map_err(|e| e.context(op, name.as_str()))
     }
 
-    /// The one place zoneadm runs: `zoneadm -z NAME ARGS...`.
+    /// The one place zoneadm runs: `zoneadm -z NAME ARGS...`. zoneadm
+    /// pastes the zonepath into the brand's hook command lines unquoted and
+    /// runs them with `/bin/sh -c` (libbrand.c `i_substitute_tokens`, gate
+    /// L342-346), so the zonepath is checked again here: the zone may have
+    /// been configured by something other than hull.
     fn zoneadm(&mut self, op: Op, name: &ZoneName, args: &[&str]) -> Result<()> {
+        let path = self
+            .cfg
+            .zonepath(name.as_str())
+            .or_else(|code| self.z(op, name.as_str(), code).map(|()| String::new()))?;
+        shell_safe(op, name.as_str(), &path)?;
         let mut argv = vec![ZONEADM.to_string(), "-z".into(), name.to_string()];
         argv.extend(args.iter().map(|a| a.to_string()));
         let (code, stderr) = self
@@ -352,17 +380,27 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
     }
 
     /// Installs a configured zone with the argv its brand's installer
-    /// takes for `from` ([`install_args`]).
+    /// takes for `from` ([`install_args`]). A failed install leaves the
+    /// zone incomplete; it is uninstalled again (`uninstall -F`) so that it
+    /// is configured, as before.
     pub fn install(&mut self, name: &ZoneName, from: &Install) -> Result<()> {
         self.check(Op::InstallZone, name, Transition::Install)?;
         let brand = self.cfg.brand(name.as_str()).or_else(|code| {
             self.z(Op::InstallZone, name.as_str(), code)
                 .map(|()| String::new())
         })?;
-        let args =
-            install_args(&brand, from).map_err(|e| e.context(Op::InstallZone, name.as_str()))?;
+        let args = install_args(self.cfg.platform(), &brand, from)
+            .map_err(|e| e.context(Op::InstallZone, name.as_str()))?;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.zoneadm(Op::InstallZone, name, &args)
+        let r = self.zoneadm(Op::InstallZone, name, &args);
+        if r.is_err() && self.state(name).ok() == Some(State::Incomplete) {
+            if let Err(e) = self.zoneadm(Op::InstallZone, name, &["uninstall", "-F"]) {
+                return r.map_err(|first| {
+                    first.with_detail(&format!("and uninstalling the incomplete zone failed: {e}"))
+                });
+            }
+        }
+        r
     }
 
     /// Boots an installed zone.
@@ -403,33 +441,42 @@ impl<C: ZonecfgCalls, R: Zoneadm> IllumosZones<C, R> {
         self.zoneadm(Op::InstallZone, name, &["uninstall", "-F"])
     }
 
-    /// Deletes a configured zone (`zonecfg_destroy`).
+    /// Deletes a configured (or incomplete) zone (`zonecfg_destroy`;
+    /// forced for an incomplete zone, which it refuses otherwise:
+    /// libzonecfg.c gate L384-388).
     pub fn delete(&mut self, name: &ZoneName) -> Result<()> {
-        self.check(Op::ConfigureZone, name, Transition::Delete)?;
-        let code = self.cfg.destroy(name.as_str(), false);
+        let from = self.state(name)?;
+        Transition::Delete
+            .check(from)
+            .map_err(|e| e.context(Op::ConfigureZone, name.as_str()))?;
+        let code = self.cfg.destroy(name.as_str(), from == State::Incomplete);
         self.z(Op::ConfigureZone, name.as_str(), code)
     }
 }
 
-/// The brands hull installs, with the sources each installer takes. Every
-/// option here is one the brand documents (its `config.xml`
-/// `<installopts>` and its install script's `getopts`):
+/// The brands hull installs on each platform, with the sources each
+/// installer takes. Every option is one the brand documents (its
+/// `config.xml` `<installopts>` and its install script's `getopts`):
 ///
-/// | brand | source | argv after `install` |
-/// |---|---|---|
-/// | `joyent`, `joyent-minimal`, `lx` (SmartOS) | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
-/// | `kvm`, `bhyve` (SmartOS) | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
-/// | `kvm`, `bhyve`, `emu` (OmniOS) | [`Install::BrandDefault`] | (none) |
-/// | `lx`, `illumos` (OmniOS) | [`Install::Archive`] | `-s SOURCE` |
-/// | `ipkg`, `lipkg`, `labeled`, `solaris10` | [`Install::Root`] | `-d DIR -p` |
-/// | `ipkg`, `lipkg`, `sparse`, `pkgsrc` | [`Install::BrandDefault`] | (none) |
+/// | platform | brand | source | argv after `install` |
+/// |---|---|---|---|
+/// | SmartOS | `joyent`, `joyent-minimal`, `lx` | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
+/// | SmartOS | `kvm`, `bhyve` | [`Install::Image`] | `-x nodataset -t UUID [-q GB]` |
+/// | SmartOS | `kvm`, `bhyve` | [`Install::BrandDefault`] | `-x nodataset` |
+/// | OmniOS | `lx`, `illumos` | [`Install::Archive`] | `-s SOURCE` |
+/// | OmniOS, gate | `ipkg`, `lipkg` (OmniOS), `labeled`, `solaris10` (gate) | [`Install::Root`] | `-d DIR -p` |
+/// | OmniOS, gate | `ipkg`, `lipkg`, `sparse`, `pkgsrc` (OmniOS), `sn1` (gate) | [`Install::BrandDefault`] | (none) |
+/// | OmniOS | `kvm`, `bhyve`, `emu` | [`Install::BrandDefault`] | (none) |
 ///
 /// zoneadm joins these into one string for `/bin/sh -c`, so each argument
 /// is refused unless it is made only of letters, digits and `._/@:+=-`.
-pub fn install_args(brand: &str, from: &Install) -> Result<Vec<String>> {
-    let smartos_image = ["joyent", "joyent-minimal", "lx", "kvm", "bhyve"];
-    let args: Vec<String> = match from {
-        Install::Image { uuid, quota_gb } if smartos_image.contains(&brand) => {
+/// A root of `/` is refused: it would copy the host into the zone.
+pub fn install_args(platform: Platform, brand: &str, from: &Install) -> Result<Vec<String>> {
+    use Platform::*;
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<String>>();
+    let smartos_image = matches!(brand, "joyent" | "joyent-minimal" | "lx" | "kvm" | "bhyve");
+    let args: Vec<String> = match (platform, from) {
+        (SmartOs, Install::Image { uuid, quota_gb }) if smartos_image => {
             if !is_uuid(uuid) {
                 return Err(Error::new(
                     Op::InstallZone,
@@ -439,87 +486,95 @@ pub fn install_args(brand: &str, from: &Install) -> Result<Vec<String>> {
                     ),
                 ));
             }
-            let mut v = vec![
-                "install".into(),
-                "-x".into(),
-                "nodataset".into(),
-                "-t".into(),
-                uuid.clone(),
-            ];
+            let mut v = s(&["install", "-x", "nodataset", "-t", uuid]);
             if let Some(q) = quota_gb {
                 v.extend(["-q".to_string(), q.to_string()]);
             }
             v
         }
-        Install::Archive(src) if matches!(brand, "lx" | "illumos") => {
-            vec!["install".into(), "-s".into(), src.clone()]
+        (SmartOs, Install::BrandDefault) if matches!(brand, "kvm" | "bhyve") => {
+            s(&["install", "-x", "nodataset"])
         }
-        Install::Root(dir) if matches!(brand, "ipkg" | "lipkg" | "labeled" | "solaris10") => {
-            let dir = dir.to_str().filter(|d| d.starts_with('/')).ok_or_else(|| {
-                Error::new(
-                    Op::InstallZone,
-                    dir.display().to_string(),
-                    ErrorKind::InvalidArgument(
-                        "an install directory is an absolute UTF-8 path".into(),
-                    ),
-                )
-            })?;
-            vec!["install".into(), "-d".into(), dir.into(), "-p".into()]
+        (OmniOs, Install::Archive(src)) if matches!(brand, "lx" | "illumos") => {
+            s(&["install", "-s", src])
         }
-        Install::BrandDefault
+        (OmniOs | Gate, Install::Root(dir))
+            if matches!(brand, "ipkg" | "lipkg" | "labeled" | "solaris10") =>
+        {
+            let dir = dir
+                .to_str()
+                .filter(|d| d.starts_with('/') && !d.trim_end_matches('/').is_empty())
+                .ok_or_else(|| {
+                    Error::new(
+                        Op::InstallZone,
+                        dir.display().to_string(),
+                        ErrorKind::InvalidArgument(
+                            "an install directory is an absolute UTF-8 path other than /".into(),
+                        ),
+                    )
+                })?;
+            s(&["install", "-d", dir, "-p"])
+        }
+        (OmniOs, Install::BrandDefault)
             if matches!(
                 brand,
                 "ipkg" | "lipkg" | "sparse" | "pkgsrc" | "kvm" | "bhyve" | "emu"
             ) =>
         {
-            vec!["install".into()]
+            s(&["install"])
         }
+        (Gate, Install::BrandDefault) if matches!(brand, "ipkg" | "sn1") => s(&["install"]),
         _ => {
-            let known = smartos_image
-                .iter()
-                .chain(&[
-                    "illumos",
-                    "emu",
-                    "ipkg",
-                    "lipkg",
-                    "labeled",
-                    "solaris10",
-                    "sparse",
-                    "pkgsrc",
-                ])
-                .any(|b| *b == brand);
+            let known = match platform {
+                SmartOs => ["joyent", "joyent-minimal", "lx", "kvm", "bhyve"].contains(&brand),
+                OmniOs => [
+                    "lx", "illumos", "ipkg", "lipkg", "sparse", "pkgsrc", "kvm", "bhyve", "emu",
+                ]
+                .contains(&brand),
+                Gate => ["ipkg", "labeled", "solaris10", "sn1"].contains(&brand),
+                Unknown => false,
+            };
             return Err(if known {
                 Error::new(
                     Op::InstallZone,
                     brand,
                     ErrorKind::InvalidArgument(format!(
-                        "the {brand} brand does not install from {from:?}"
+                        "the {brand} brand on {platform:?} does not install from {from:?}"
                     )),
                 )
             } else {
                 Error::new(
                     Op::InstallZone,
                     brand,
-                    ErrorKind::Unsupported("installing a zone of this brand"),
+                    ErrorKind::Unsupported("installing a zone of this brand on this platform"),
                 )
+                .with_detail(&format!("{platform:?}"))
             });
         }
     };
-    if let Some(bad) = args.iter().find(|a| {
-        a.is_empty()
-            || !a
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._/@:+=-".contains(&b))
-    }) {
-        return Err(Error::new(
-            Op::InstallZone,
-            bad.as_str(),
-            ErrorKind::InvalidArgument(
-                "zoneadm passes install options through a shell: only letters, digits and ._/@:+=- are allowed".into(),
-            ),
-        ));
+    for a in &args {
+        shell_safe(Op::InstallZone, brand, a)?;
     }
     Ok(args)
+}
+
+/// Refuses text that zoneadm's `/bin/sh -c` could read as more than one
+/// word: only letters, digits and `._/@:+=-`.
+fn shell_safe(op: Op, object: &str, text: &str) -> Result<()> {
+    if !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._/@:+=-".contains(&b))
+    {
+        return Ok(());
+    }
+    Err(Error::new(
+        op,
+        object,
+        ErrorKind::InvalidArgument(format!(
+            "{text:?}: zoneadm passes this through a shell; only letters, digits and ._/@:+=- are allowed"
+        )),
+    ))
 }
 
 fn is_uuid(s: &str) -> bool {
@@ -780,15 +835,16 @@ impl ZonecfgCalls for LibZonecfg {
                 .zonecfg_set_aliased_rctl(self.h(), a.as_ptr() as *mut _, value)
         }
     }
-    fn memory_cap(&self) -> MemoryCap {
-        match self.lib.memory_cap {
-            zonecfg_sys::MemoryCap::Alias => MemoryCap::Alias,
-            zonecfg_sys::MemoryCap::Resource(_) => MemoryCap::Resource,
-            zonecfg_sys::MemoryCap::Unknown => MemoryCap::Unknown,
+    fn platform(&self) -> Platform {
+        match self.lib.family {
+            zonecfg_sys::Family::Gate(_) => Platform::Gate,
+            zonecfg_sys::Family::SmartOs => Platform::SmartOs,
+            zonecfg_sys::Family::OmniOs => Platform::OmniOs,
+            zonecfg_sys::Family::Unknown => Platform::Unknown,
         }
     }
     fn modify_mcap(&mut self, bytes: u64) -> i32 {
-        let zonecfg_sys::MemoryCap::Resource(modify) = self.lib.memory_cap else {
+        let zonecfg_sys::Family::Gate(modify) = self.lib.family else {
             return sys::Z_ALIAS_DISALLOW as i32;
         };
         // SAFETY: all-zero is a valid zone_mcaptab.

@@ -158,15 +158,18 @@ pub struct Booted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Install {
     /// A prepared root directory: copied into a Linux zone; on illumos the
-    /// system-image install of the `ipkg`, `lipkg`, `labeled` and
-    /// `solaris10` brands (`-d DIR -p`: installed as it is, identity
-    /// preserved).
+    /// system-image install of OmniOS's `ipkg` and `lipkg` and gate's
+    /// `ipkg`, `labeled` and `solaris10` (`-d DIR -p`: installed as it is,
+    /// identity preserved). `/` is refused there.
     Root(PathBuf),
-    /// An imported SmartOS image, cloned by the `joyent`,
-    /// `joyent-minimal`, `lx`, `kvm` and `bhyve` brands (`-t UUID`), with
-    /// an optional quota in GiB (`-q`; the installer's default is 10).
+    /// An imported SmartOS image, cloned by the SmartOS `joyent`,
+    /// `joyent-minimal`, `lx`, `kvm` and `bhyve` brands (`-x nodataset -t
+    /// UUID`), with an optional quota in GiB (`-q`; the installer's default
+    /// is 10).
     Image {
-        /// The image's uuid (its dataset is `<pool>/<uuid>`).
+        /// The image's uuid: the installer clones `<dataset>/<uuid>@final`,
+        /// where `<dataset>` is the one mounted at the zonepath's parent
+        /// (`zones` on SmartOS).
         uuid: String,
         /// The zone dataset's quota, GiB.
         quota_gb: Option<u32>,
@@ -175,8 +178,9 @@ pub enum Install {
     /// dataset or snapshot: the OmniOS `lx` and `illumos` brands (`-s`).
     Archive(String),
     /// What the brand installs by itself: packages from its publisher
-    /// (`ipkg`, `lipkg`, `sparse`, `pkgsrc`) or nothing (OmniOS `bhyve`,
-    /// `kvm`, `emu`). A plain `zoneadm install`.
+    /// (OmniOS `ipkg`, `lipkg`, `sparse`, `pkgsrc`; gate `ipkg`) or nothing
+    /// (OmniOS `bhyve`, `kvm`, `emu`: a plain `zoneadm install`; SmartOS
+    /// `kvm`, `bhyve`: `-x nodataset`).
     BrandDefault,
 }
 

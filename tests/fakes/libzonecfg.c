@@ -4,7 +4,9 @@
  * structs, over an in-memory zone index. It judges the ABI and the call
  * sequence hull uses, so it refuses what the real library would refuse or
  * misread. Built by tests/zone_illumos_abi.rs with `cc -shared` as one of
- * two families (-DFAMILY_GATE or -DFAMILY_JOYENT); line numbers below are
+ * three (-DFAMILY_GATE, -DFAMILY_SMARTOS or -DFAMILY_OMNIOS; the last two
+ * are the joyent-derived library, told apart by the symbols each exports);
+ * line numbers below are
  * of libzonecfg.c in illumos-gate (jlevon/illumos-gate@4859da61, "G"),
  * illumos-joyent (zssfred/illumos-joyent@6e2c24e1, "J") and OmniOS
  * (yuleihua/illumos-omnios@f14b0378, "O").
@@ -13,6 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if !defined(FAMILY_GATE) && !defined(FAMILY_SMARTOS) && !defined(FAMILY_OMNIOS)
+#error define FAMILY_GATE, FAMILY_SMARTOS or FAMILY_OMNIOS
+#endif
 
 typedef unsigned int uint_t;
 typedef enum { B_FALSE = 0, B_TRUE = 1 } boolean_t;
@@ -362,6 +368,16 @@ zonecfg_add_res_attr(void *list, void *attr)
 {
 	(void) list; (void) attr;
 	return (wrong("zonecfg_add_res_attr is not called", Z_INVAL));
+}
+#endif
+
+#ifdef FAMILY_SMARTOS
+/* SmartOS only (J mapfile-vers 223; not in O). */
+int
+zonecfg_set_uuid(const char *zone, const char *root, const char *uuid)
+{
+	(void) zone; (void) root; (void) uuid;
+	return (wrong("zonecfg_set_uuid is not called", Z_INVAL));
 }
 #endif
 

@@ -27,10 +27,11 @@
  * on amd64 (e.g. an enum spelled int, ssize_t spelled long, a struct pointer
  * spelled void *, enum members written as #define macros).
  *
- * struct zone_nwiftab differs between illumos-gate and SmartOS: both are
- * declared (hull_zone_nwiftab_gate, hull_zone_nwiftab_joyent) and the
- * caller picks one at run time; zonecfg_add_nwif takes it as void *.
- * (OmniOS has the SmartOS layout too; see hull_zone_nwiftab_joyent.)
+ * struct zone_nwiftab differs between illumos-gate (170 bytes) and SmartOS
+ * and OmniOS (248 bytes): both are declared (hull_zone_nwiftab_gate,
+ * hull_zone_nwiftab_joyent) and joined in hull_zone_nwiftab_buf, one zeroed
+ * buffer larger than and aligned for either, which hull passes on every
+ * platform; zonecfg_add_nwif takes it as void *.
  */
 #ifndef HULL_VENDOR_LIBZONECFG_H
 #define HULL_VENDOR_LIBZONECFG_H

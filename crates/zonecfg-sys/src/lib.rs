@@ -7,8 +7,9 @@
 //! SmartOS and OmniOS (248 bytes): both are declared
 //! ([`zonecfg::hull_zone_nwiftab_gate`], [`zonecfg::hull_zone_nwiftab_joyent`])
 //! and joined in [`zonecfg::hull_zone_nwiftab_buf`], a zeroed buffer larger
-//! than either that is passed on every platform. How memory is capped is
-//! told apart by exported symbols ([`MemoryCap`]); `zonecfg_modify_mcap`,
+//! than either that is passed on every platform. Which family a library is
+//! (and so how memory is capped) is told apart by exported symbols
+//! ([`Family`]); `zonecfg_modify_mcap`,
 //! which only illumos-gate has, is looked up rather than bound.
 
 #![deny(missing_docs)]
@@ -44,53 +45,53 @@ pub mod libc_zone {
     include!("bindings/libc_zone.rs");
 }
 
-/// How a loaded libzonecfg caps a zone's physical memory, told apart by the
-/// symbols only one family exports ([`MEMORY_CAP_MARKERS`]).
+/// Which libzonecfg a loaded library is, told apart by the symbols only
+/// one family exports ([`FAMILY_MARKERS`]): the nwiftab layout, how memory
+/// is capped and which installers the brands have all follow from it.
 #[derive(Clone, Copy)]
-pub enum MemoryCap {
-    /// The `physical` rctl alias (`zone.max-physical-memory`), set with
-    /// `zonecfg_set_aliased_rctl`: the joyent-derived libzonecfg of SmartOS
-    /// and OmniOS.
-    Alias,
-    /// illumos-gate's `capped-memory` resource, set with
-    /// `zonecfg_modify_mcap`.
-    Resource(unsafe extern "C" fn(zonecfg::zone_dochandle_t, *mut zonecfg::zone_mcaptab) -> i32),
-    /// Neither marker: hull does not know how this library caps memory.
+pub enum Family {
+    /// illumos-gate: the 170-byte nwiftab and the `capped-memory` resource,
+    /// set with this `zonecfg_modify_mcap`.
+    Gate(unsafe extern "C" fn(zonecfg::zone_dochandle_t, *mut zonecfg::zone_mcaptab) -> i32),
+    /// SmartOS (illumos-joyent): the 248-byte nwiftab, the `physical`
+    /// alias, the joyent brands.
+    SmartOs,
+    /// OmniOS (joyent-derived libzonecfg, its own brands): the 248-byte
+    /// nwiftab, the `physical` alias.
+    OmniOs,
+    /// None of the markers.
     Unknown,
 }
 
-impl std::fmt::Debug for MemoryCap {
+impl std::fmt::Debug for Family {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            MemoryCap::Alias => "Alias",
-            MemoryCap::Resource(_) => "Resource",
-            MemoryCap::Unknown => "Unknown",
+            Family::Gate(_) => "Gate",
+            Family::SmartOs => "SmartOs",
+            Family::OmniOs => "OmniOs",
+            Family::Unknown => "Unknown",
         })
     }
 }
 
-/// The symbols that tell the libzonecfg families apart: resource
-/// attributes came with the joyent-derived library (SmartOS, OmniOS),
-/// whose nwiftab also grew; only illumos-gate kept the mcap resource.
-pub const MEMORY_CAP_MARKERS: &[(&str, &str)] = &[
-    (
-        "zonecfg_add_res_attr",
-        "joyent-derived (SmartOS, OmniOS): the physical alias",
-    ),
-    (
-        "zonecfg_modify_mcap",
-        "illumos-gate: the capped-memory resource",
-    ),
+/// The symbols that tell the libzonecfg families apart, in the order they
+/// are tried: resource attributes came with the joyent-derived library
+/// (SmartOS and OmniOS mapfile-vers; not gate's), of which only SmartOS
+/// exports `zonecfg_set_uuid`; only illumos-gate kept the mcap resource.
+pub const FAMILY_MARKERS: &[(&str, &str)] = &[
+    ("zonecfg_add_res_attr", "joyent-derived: SmartOS or OmniOS"),
+    ("zonecfg_set_uuid", "SmartOS (with zonecfg_add_res_attr)"),
+    ("zonecfg_modify_mcap", "illumos-gate"),
 ];
 
-/// A loaded libzonecfg: the calls every family has, and how it caps
-/// memory.
+/// A loaded libzonecfg: the calls every family has, and which family it
+/// is.
 pub struct Library {
     /// The calls every family has.
     pub zonecfg: zonecfg::Zonecfg,
-    /// How it caps memory.
-    pub memory_cap: MemoryCap,
-    // Keeps `memory_cap`'s function pointer valid.
+    /// Which family it is.
+    pub family: Family,
+    // Keeps `family`'s function pointer valid.
     _lib: libloading::Library,
 }
 
@@ -107,28 +108,31 @@ impl Library {
         let lib = unsafe { libloading::Library::new(path)? };
         // SAFETY: as above.
         let zonecfg = unsafe { zonecfg::Zonecfg::new(path)? };
-        // SAFETY: only presence is read, or (for zonecfg_modify_mcap) the
-        // symbol is bound with its declared type.
-        let memory_cap = unsafe {
-            if lib
-                .get::<*const std::ffi::c_void>(b"zonecfg_add_res_attr\0")
-                .is_ok()
-            {
-                MemoryCap::Alias
+        let has = |name: &[u8]| {
+            // SAFETY: only the symbol's presence is read.
+            unsafe { lib.get::<*const std::ffi::c_void>(name) }.is_ok()
+        };
+        let family = if has(b"zonecfg_add_res_attr\0") {
+            if has(b"zonecfg_set_uuid\0") {
+                Family::SmartOs
             } else {
-                match lib
-                    .get::<zonecfg::hull_zonecfg_modify_mcap_fn>(b"zonecfg_modify_mcap\0")
-                    .ok()
-                    .and_then(|s| *s)
-                {
-                    Some(f) => MemoryCap::Resource(f),
-                    None => MemoryCap::Unknown,
-                }
+                Family::OmniOs
+            }
+        } else {
+            // SAFETY: bound with zonecfg_modify_mcap's declared type.
+            match unsafe {
+                lib.get::<zonecfg::hull_zonecfg_modify_mcap_fn>(b"zonecfg_modify_mcap\0")
+            }
+            .ok()
+            .and_then(|s| *s)
+            {
+                Some(f) => Family::Gate(f),
+                None => Family::Unknown,
             }
         };
         Ok(Library {
             zonecfg,
-            memory_cap,
+            family,
             _lib: lib,
         })
     }
