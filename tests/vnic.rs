@@ -296,3 +296,36 @@ fn the_create_vnic_example_creates_lists_deletes_and_fails_in_one_line() {
         assert_eq!(String::from_utf8_lossy(&run(&["--list"]).stdout), "");
     });
 }
+
+#[test]
+fn a_thousand_vnics_are_listed_once_each_and_deleting_them_leaves_nothing() {
+    in_netns(
+        "a_thousand_vnics_are_listed_once_each_and_deleting_them_leaves_nothing",
+        || {
+            sh("ip link add p0 type veth peer name p1");
+            sh("ip link add p2 type veth peer name p3");
+            let before = links();
+            let mut v = Vnics::open().unwrap();
+            let mut made = std::collections::BTreeMap::new();
+            for i in 0..1000 {
+                let (name, over) = (format!("v{i}"), if i % 2 == 0 { "p0" } else { "p2" });
+                let vnic = v.create(&spec(&name, over)).unwrap();
+                assert_eq!(vnic.over.as_str(), over);
+                made.insert(name, (over.to_string(), vnic.mac));
+            }
+            let list = v.list().unwrap();
+            assert_eq!(list.len(), 1000, "each exactly once");
+            let listed: std::collections::BTreeMap<_, _> = list
+                .iter()
+                .map(|x| (x.name.to_string(), (x.over.to_string(), x.mac)))
+                .collect();
+            assert_eq!(listed, made, "names, parents and MACs as created");
+            assert_eq!(v.get(&link("v777")).unwrap().over.as_str(), "p2");
+            for i in 0..1000 {
+                v.delete(&link(&format!("v{i}"))).unwrap();
+            }
+            assert!(v.list().unwrap().is_empty());
+            assert_eq!(links(), before, "nothing left");
+        },
+    );
+}

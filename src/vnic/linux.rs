@@ -92,6 +92,37 @@ impl Rtnl {
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
     }
 
+    fn get_link_by_index(&mut self, index: u32) -> io::Result<LinkMessage> {
+        let mut m = LinkMessage::default();
+        m.header.index = index;
+        let replies = self.request(RouteNetlinkMessage::GetLink(m), 0)?;
+        replies
+            .into_iter()
+            .find_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENODEV))
+    }
+
+    /// The links of one kind, in one dump the kernel filters
+    /// (`rtnl_dump_ifinfo` honours `IFLA_LINKINFO`'s kind).
+    fn dump_kind(&mut self, kind: InfoKind) -> io::Result<Vec<LinkMessage>> {
+        let mut m = LinkMessage::default();
+        m.attributes
+            .push(LinkAttribute::LinkInfo(vec![LinkInfo::Kind(kind.clone())]));
+        let replies = self.request(RouteNetlinkMessage::GetLink(m), NLM_F_DUMP)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            // An older kernel may ignore the filter.
+            .filter(|l| facts(l).kind == Some(kind.clone()))
+            .collect())
+    }
+
     fn dump_links(&mut self) -> io::Result<Vec<LinkMessage>> {
         let replies = self.request(
             RouteNetlinkMessage::GetLink(LinkMessage::default()),
@@ -260,15 +291,16 @@ impl Linux {
             .map_err(|e| link_error(op, name, e))
     }
 
-    fn to_vnic(&self, f: &LinkFacts, all: &[LinkFacts]) -> Vnic {
-        let by_index = |i: u32| all.iter().find(|l| l.index == i);
-        let parent = f.parent.and_then(by_index);
+    /// A VNIC from its facts; `link` finds a link's facts by index (from
+    /// one dump, or one request each).
+    fn to_vnic(f: &LinkFacts, mut link: impl FnMut(u32) -> Option<LinkFacts>) -> Vnic {
+        let parent = f.parent.and_then(&mut link);
         // A VLAN VNIC sits on hull's 802.1q sub-link: report the real parent.
         let (over, vlan) = match parent {
             Some(p) if p.kind == Some(InfoKind::Vlan) => {
-                (p.parent.and_then(by_index).map(|g| g.name.clone()), p.vlan)
+                (p.parent.and_then(&mut link).map(|g| g.name), p.vlan)
             }
-            Some(p) => (Some(p.name.clone()), None),
+            Some(p) => (Some(p.name), None),
             None => (None, None),
         };
         let over = over.unwrap_or_else(|| format!("if{}", f.parent.unwrap_or(0)));
@@ -283,6 +315,12 @@ impl Linux {
         }
     }
 
+    /// A link's facts by index, one request; `None` if it is not in this
+    /// namespace (a parent may be in another).
+    fn by_index(&mut self, index: u32) -> Option<LinkFacts> {
+        self.rtnl.get_link_by_index(index).ok().map(|m| facts(&m))
+    }
+
     fn all_facts(&mut self) -> Result<Vec<LinkFacts>> {
         Ok(self
             .rtnl
@@ -291,6 +329,33 @@ impl Linux {
             .iter()
             .map(facts)
             .collect())
+    }
+
+    /// How many macvlans sit on `lower`: the kernel's adjacency list in
+    /// sysfs (`upper_*`), read where sysfs shows this namespace (the
+    /// directory's `ifindex` is `lower`'s); otherwise one dump of the
+    /// macvlans, filtered by the kernel.
+    fn users_of(&mut self, lower: &LinkFacts) -> Result<usize> {
+        let dir = std::path::Path::new("/sys/class/net").join(&lower.name);
+        let same_ns = std::fs::read_to_string(dir.join("ifindex"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            == Some(lower.index);
+        if same_ns {
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                return Ok(entries
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("upper_"))
+                    .count());
+            }
+        }
+        Ok(self
+            .rtnl
+            .dump_kind(InfoKind::MacVlan)
+            .os(Op::DeleteVnic, lower.name.as_str())?
+            .iter()
+            .filter(|m| facts(m).parent == Some(lower.index))
+            .count())
     }
 }
 
@@ -338,6 +403,22 @@ impl Backend for Linux {
             ]));
             match self.rtnl.new_link(m) {
                 Ok(()) => {}
+                // Another VLAN VNIC over this parent made it: share it if it
+                // is the sub-link hull would have made.
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                    let v = self.link(Op::CreateVnic, &name)?;
+                    if v.kind != Some(InfoKind::Vlan)
+                        || v.vlan != Some(vid.get())
+                        || v.parent != Some(parent.index)
+                    {
+                        return Err(Error::new(Op::CreateVnic, object, ErrorKind::AlreadyExists)
+                            .with_detail(&format!(
+                                "{name} exists and is not vlan {vid} over {}",
+                                spec.over
+                            )));
+                    }
+                    lower = v.index;
+                }
                 Err(e)
                     if matches!(
                         e.raw_os_error(),
@@ -358,9 +439,11 @@ impl Backend for Linux {
                     ))
                 }
             }
-            let v = self.link(Op::CreateVnic, &name)?;
-            lower = v.index;
-            made_vlan = Some(v.index);
+            if lower == parent.index {
+                let v = self.link(Op::CreateVnic, &name)?;
+                lower = v.index;
+                made_vlan = Some(v.index);
+            }
         }
 
         let mut m = LinkMessage::default();
@@ -397,16 +480,15 @@ impl Backend for Linux {
                 ErrorKind::InvalidArgument("not a VNIC (macvlan)".into()),
             ));
         }
-        let lower = f.parent.map(|p| {
-            self.all_facts()
-                .map(|all| all.into_iter().find(|l| l.index == p))
-        });
+        let lower = f.parent.and_then(|p| self.by_index(p));
         self.rtnl
             .del_link(f.index)
             .map_err(|e| link_error(Op::DeleteVnic, name.as_str(), e))?;
-        // And the 802.1q sub-link hull made for it, if any.
-        if let Some(Ok(Some(l))) = lower {
-            if l.kind == Some(InfoKind::Vlan) && l.name.starts_with("hv") {
+        // And the 802.1q sub-link hull made for it, once no VNIC uses it
+        // (deleting a lower link deletes the macvlans on it).
+        if let Some(l) = lower {
+            if l.kind == Some(InfoKind::Vlan) && l.name.starts_with("hv") && self.users_of(&l)? == 0
+            {
                 let _ = self.rtnl.del_link(l.index);
             }
         }
@@ -422,16 +504,20 @@ impl Backend for Linux {
                 ErrorKind::InvalidArgument("not a VNIC (macvlan)".into()),
             ));
         }
-        let all = self.all_facts()?;
-        Ok(self.to_vnic(&f, &all))
+        // The parent (and a VLAN sub-link's parent) by index: requests for
+        // the links named, never a dump of all.
+        Ok(Linux::to_vnic(&f, |i| self.by_index(i)))
     }
 
     fn list(&mut self) -> Result<Vec<Vnic>> {
+        // One dump; parents resolved from it.
         let all = self.all_facts()?;
+        let by_index: std::collections::HashMap<u32, &LinkFacts> =
+            all.iter().map(|f| (f.index, f)).collect();
         let mut v: Vec<Vnic> = all
             .iter()
             .filter(|f| f.kind == Some(InfoKind::MacVlan))
-            .map(|f| self.to_vnic(f, &all))
+            .map(|f| Linux::to_vnic(f, |i| by_index.get(&i).map(|x| (*x).clone())))
             .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(v)
