@@ -397,3 +397,61 @@ fn a_zonepath_below_a_directory_others_can_write_is_refused() {
         ErrorKind::PermissionDenied
     );
 }
+
+#[test]
+fn a_thousand_configured_zones_are_listed_once_each_and_deleting_them_leaves_nothing() {
+    let base = std::env::temp_dir().join(format!("hull-zone-1000-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let zones = hull::zone::Zones::open(base.join("state")).unwrap();
+    let mut made = std::collections::BTreeSet::new();
+    for i in 0..1000 {
+        let name = format!("z{i:04}");
+        let c: hull::zone::ZoneConfig = serde_json::from_value(serde_json::json!({
+            "name": name, "zonepath": base.join("zones").join(&name), "init": ["/bin/true"]
+        }))
+        .unwrap();
+        zones.configure(&c).unwrap();
+        made.insert((name, base.join("zones").join(format!("z{i:04}"))));
+    }
+    let list = zones.list().unwrap();
+    assert_eq!(list.len(), 1000, "each exactly once");
+    let listed: std::collections::BTreeSet<_> = list
+        .iter()
+        .map(|(n, s, p)| {
+            assert_eq!(*s, hull::zone::State::Configured);
+            (n.to_string(), p.clone())
+        })
+        .collect();
+    assert_eq!(listed, made);
+    // A second handle (a new process's view) sees the same.
+    let other = hull::zone::Zones::open(base.join("state")).unwrap();
+    assert_eq!(other.list().unwrap(), list);
+    for (n, _, _) in &list {
+        zones.delete(n).unwrap();
+    }
+    assert!(zones.list().unwrap().is_empty());
+    // Nothing left in the state directory but the lock and an empty index.
+    let mut left: Vec<String> = walk(&base.join("state"));
+    left.sort();
+    assert_eq!(
+        left,
+        [".lock", "index", "index/resolved", "index/written"],
+        "{left:?}"
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out
+}

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::index::{Index, Kind};
 use super::{State, Transition, ZoneConfig};
 use crate::error::{Error, ErrorKind, Op, OsResultExt, Result};
 use crate::name::ZoneName;
@@ -22,6 +23,10 @@ pub const DEFAULT_STATE_DIR: &str = "/var/lib/hull/zones";
 struct Record {
     config: ZoneConfig,
     state: State,
+    /// The zonepath resolved through any symbolic link when configured, as
+    /// the index holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resolved: Option<PathBuf>,
     /// INIT, while the zone runs.
     #[cfg(target_os = "linux")]
     #[serde(default)]
@@ -235,9 +240,30 @@ impl LinuxZones {
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
             .os(Op::QueryZone, dir.display().to_string())?;
         let zones = LinuxZones { dir };
+        zones.ensure_index()?;
         #[cfg(target_os = "linux")]
         zones.reconcile()?;
         Ok(zones)
+    }
+
+    /// Indexes a state directory from before the index (once).
+    fn ensure_index(&self) -> Result<()> {
+        let index = Index::new(&self.dir);
+        if index.exists() {
+            return Ok(());
+        }
+        let _l = self.lock(Op::QueryZone)?;
+        if index.exists() {
+            return Ok(());
+        }
+        let records = self.records()?;
+        index
+            .build(records.iter().map(|r| {
+                let written = r.config.zonepath.as_path();
+                let resolved = r.resolved.clone().unwrap_or_else(|| resolved(written));
+                (&r.config.name, written, resolved, r.config.userns)
+            }))
+            .os(Op::QueryZone, self.dir.join("index").display().to_string())
     }
 
     /// Makes every record match what is really there, after a caller that
@@ -377,10 +403,6 @@ impl LinuxZones {
         }
         // Compared both as written and as resolved through any link in
         // the part that exists.
-        let nested = |a: &Path, b: &Path| {
-            let (ra, rb) = (resolved(a), resolved(b));
-            a.starts_with(b) || b.starts_with(a) || ra.starts_with(&rb) || rb.starts_with(&ra)
-        };
         let zp = &config.zonepath;
         let bad = |why: String| {
             Err(Error::new(
@@ -396,36 +418,77 @@ impl LinuxZones {
                 self.dir.display()
             ));
         }
-        for other in self.records()? {
-            let their = &other.config.zonepath;
-            if nested(zp, their) {
-                return bad(format!(
-                    "zonepath {} is inside or contains zone {}'s zonepath {}",
-                    zp.display(),
-                    other.config.name,
-                    their.display()
-                ));
+        // Checked against the index, not every record: a walk of the
+        // zonepath's depth whatever the number of zones (zone/index.rs).
+        let index = Index::new(&self.dir);
+        let rzp = resolved(zp);
+        let object = || self.dir.join("index").display().to_string();
+        for (kind, p) in [
+            (Kind::Written, zp.as_path()),
+            (Kind::Resolved, rzp.as_path()),
+        ] {
+            loop {
+                let mut stale = false;
+                for (marker, e) in index.conflicts(kind, p).os(Op::ConfigureZone, object())? {
+                    if !self.still(&e.zone, |r| r.config.zonepath == e.zonepath) {
+                        index.forget(kind, &marker);
+                        stale = true;
+                        continue;
+                    }
+                    return bad(format!(
+                        "zonepath {} is inside or contains zone {}'s zonepath {}",
+                        zp.display(),
+                        e.zone,
+                        e.zonepath.display()
+                    ));
+                }
+                if !stale {
+                    break;
+                }
             }
-            if let (Some(a), Some(b)) = (config.userns, other.config.userns) {
+        }
+        if let Some(a) = config.userns {
+            for (other, b) in index.userns() {
+                if !self.still(&other, |r| r.config.userns == Some(b)) {
+                    index.forget_userns(&other);
+                    continue;
+                }
                 let overlap =
                     |x: u32, y: u32| x < y.saturating_add(b.count) && y < x.saturating_add(a.count);
                 if overlap(a.host_uid, b.host_uid) || overlap(a.host_gid, b.host_gid) {
                     return bad(format!(
-                        "userns ids overlap zone {}'s: zones sharing host ids could signal and read each other",
-                        other.config.name
+                        "userns ids overlap zone {other}'s: zones sharing host ids could signal and read each other"
                     ));
                 }
             }
         }
-        self.write(
+        // The index first: a caller killed before the record leaves an
+        // entry the next check finds stale and removes.
+        index
+            .add(&config.name, zp, &rzp, config.userns)
+            .os(Op::ConfigureZone, object())?;
+        let r = self.write(
             Op::ConfigureZone,
             &Record {
                 config: config.clone(),
                 state: State::Configured,
+                resolved: Some(rzp.clone()),
                 #[cfg(target_os = "linux")]
                 init: None,
             },
-        )
+        );
+        if r.is_err() {
+            index.remove(&config.name, zp, &rzp);
+        }
+        r
+    }
+
+    /// Whether zone `name` has a record that `agrees` with an index entry.
+    fn still(&self, name: &str, agrees: impl Fn(&Record) -> bool) -> bool {
+        name.parse::<ZoneName>()
+            .ok()
+            .and_then(|n| self.read(Op::ConfigureZone, &n).ok())
+            .is_some_and(|r| agrees(&r))
     }
 
     /// Installs a configured zone from a prepared root file system: copies
@@ -491,11 +554,14 @@ impl LinuxZones {
         self.write(Op::InstallZone, &rec)
     }
 
-    /// Deletes a configured zone's record.
+    /// Deletes a configured zone's record (and its index entries).
     pub fn delete(&self, name: &ZoneName) -> Result<()> {
         let _l = self.lock(Op::ConfigureZone)?;
-        self.transition(Op::ConfigureZone, name, Transition::Delete)?;
+        let (rec, _) = self.transition(Op::ConfigureZone, name, Transition::Delete)?;
         fs::remove_file(self.path(name)).os(Op::ConfigureZone, name.as_str())?;
+        let zp = &rec.config.zonepath;
+        let rzp = rec.resolved.clone().unwrap_or_else(|| resolved(zp));
+        Index::new(&self.dir).remove(name, zp, &rzp);
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .os(Op::ConfigureZone, name.as_str())
@@ -837,6 +903,48 @@ mod tests {
             serde_json::json!({"name": name, "zonepath": zonepath, "init": ["/bin/sh"]}),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_index_finds_nesting_either_way_forgets_stale_entries_and_is_built_for_old_state() {
+        let base = tmp("index");
+        let state = base.join("state");
+        let zones = LinuxZones::open(&state).unwrap();
+        zones
+            .configure(&cfg("outer", &base.join("z/outer")))
+            .unwrap();
+        zones
+            .configure(&cfg("sib", &base.join("z/sibling")))
+            .unwrap();
+        for (name, zp) in [
+            ("inner", base.join("z/outer/inner")),
+            ("around", base.join("z")),
+            ("same", base.join("z/outer")),
+        ] {
+            let e = zones.configure(&cfg(name, &zp)).unwrap_err();
+            assert!(e.to_string().contains("inside or contains"), "{name}: {e}");
+        }
+        // "z/out" is a sibling by components, not a prefix.
+        zones.configure(&cfg("out", &base.join("z/out"))).unwrap();
+        // A record gone behind the index's back (a caller killed between
+        // the two) leaves an entry that is found stale and forgotten.
+        fs::remove_file(zones.path(&"outer".parse().unwrap())).unwrap();
+        zones
+            .configure(&cfg("inner", &base.join("z/outer/inner")))
+            .unwrap();
+        // Deleting prunes: the zonepaths can be taken again.
+        for n in ["inner", "sib", "out"] {
+            zones.delete(&n.parse().unwrap()).unwrap();
+        }
+        zones.configure(&cfg("around", &base.join("z"))).unwrap();
+        // A state directory from before the index is indexed at open.
+        fs::remove_dir_all(state.join("index")).unwrap();
+        let again = LinuxZones::open(&state).unwrap();
+        let e = again
+            .configure(&cfg("deep", &base.join("z/a/b")))
+            .unwrap_err();
+        assert!(e.to_string().contains("zone around's"), "{e}");
+        let _ = fs::remove_dir_all(&base);
     }
 
     #[test]

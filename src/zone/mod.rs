@@ -60,6 +60,7 @@ mod copy;
 #[cfg(target_os = "linux")]
 mod devices;
 pub mod illumos;
+mod index;
 mod linux;
 mod net;
 #[cfg(target_os = "linux")]
