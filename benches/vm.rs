@@ -4,6 +4,9 @@
 //!   one-instruction HLT guest → tear down.
 //! * `pio_exit`: one port-I/O exit round trip (guest `out` in a loop).
 //! * `boot`: the embedded test kernel, booted to its reset request.
+//! * `vm_at_scale`: the lifecycle again with 1, 100 and 1000 VMs alive
+//!   (each 2 MiB, one vCPU that has run), for hull and raw, printed with
+//!   each one's growth (per-op time at 1000 ÷ at 1).
 //!
 //! Needs /dev/kvm; without it, it says so and measures nothing.
 
@@ -214,6 +217,101 @@ fn boot(c: &mut Criterion) {
     });
 }
 
+fn at_scale(c: &mut Criterion) {
+    // Each VM alive holds a VM fd and a vCPU fd: make room for 1000.
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur = lim.rlim_max.min(16384);
+        libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+    }
+    let kvm = Kvm::open().unwrap();
+    let mut alive: Vec<(Vm, Vcpu)> = Vec::new();
+    let counts = [1usize, 100, 1000];
+    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
+    let timed = |side: &'static str, count: usize, n: u64, op: &dyn Fn()| {
+        let s = std::time::Instant::now();
+        for _ in 0..n {
+            op();
+        }
+        let t = s.elapsed();
+        let mut tot = totals.lock().unwrap();
+        let e = tot.entry((side, count)).or_insert((Duration::ZERO, 0u64));
+        e.0 += t;
+        e.1 += n;
+        t
+    };
+    let hull_op = || {
+        let kvm = Kvm::open().unwrap();
+        let (vm, mut vcpu) = hull_vm(&kvm, &[0xf4]);
+        assert_eq!(vcpu.run().unwrap(), VcpuExit::Hlt);
+        drop((vcpu, vm, kvm));
+    };
+    let raw_op = || {
+        let mut raw = RawVm::new(&[0xf4]);
+        assert_eq!(raw.run(), k::KVM_EXIT_HLT);
+    };
+    let mut g = c.benchmark_group("vm_at_scale");
+    let mut reached = Vec::new();
+    for count in counts {
+        while alive.len() < count {
+            match Vm::builder().memory_bytes(MEM as u64).vcpus(1).build(&kvm) {
+                Ok(mut vm) => {
+                    vm.memory().write_slice(&[0xf4], GuestAddress(0)).unwrap();
+                    let mut vcpu = vm.take_vcpus().remove(0);
+                    x86::enter_real_mode_at(&vcpu, 0).unwrap();
+                    assert_eq!(vcpu.run().unwrap(), VcpuExit::Hlt);
+                    alive.push((vm, vcpu));
+                }
+                Err(e) => {
+                    println!("vm_at_scale: stopped at {} VMs alive: {e}", alive.len());
+                    break;
+                }
+            }
+        }
+        if alive.len() < count {
+            break;
+        }
+        reached.push(count);
+        g.bench_function(format!("hull/{count}"), |b| {
+            b.iter_custom(|n| timed("hull", count, n, &hull_op))
+        });
+        g.bench_function(format!("raw/{count}"), |b| {
+            b.iter_custom(|n| timed("raw", count, n, &raw_op))
+        });
+    }
+    g.finish();
+    let tot = totals.lock().unwrap();
+    for side in ["hull", "raw"] {
+        let v: Vec<String> = reached
+            .iter()
+            .map(|&n| {
+                let (t, k): (Duration, u64) = tot[&(side, n)];
+                format!("{:.3}", t.as_secs_f64() * 1e3 / k.max(1) as f64)
+            })
+            .collect();
+        let per = |n: usize| {
+            let (t, k): (Duration, u64) = tot[&(side, n)];
+            t.as_secs_f64() / k.max(1) as f64
+        };
+        let last = *reached.last().unwrap();
+        println!(
+            "vm_at_scale {side}: {} ms at {} VMs alive; growth {:.2}x",
+            v.join(" / "),
+            reached
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(" / "),
+            per(last) / per(1)
+        );
+    }
+}
+
 fn all(c: &mut Criterion) {
     if let Err(e) = Kvm::open() {
         eprintln!("SKIPPED benches/vm.rs: /dev/kvm not usable ({e})");
@@ -222,6 +320,7 @@ fn all(c: &mut Criterion) {
     lifecycle(c);
     pio_exit(c);
     boot(c);
+    at_scale(c);
 }
 
 criterion_group! {

@@ -5,6 +5,9 @@
 //! * `clone/{hull,lzc_clone,zfs_command}`: one clone of a snapshot.
 //! * `clone20/{clone_many,sequential}`: twenty clones, concurrently vs one
 //!   after another.
+//! * `clone_at_scale/{hull,lzc_clone,zfs_command}/{1,100,1000}`: one clone
+//!   with 1, 100 and 1000 clones of the same snapshot already present,
+//!   printed with each side's growth (per-op time at 1000 ÷ at 1).
 //!
 //! Only the clones are timed; destroying them happens outside the timing.
 
@@ -126,6 +129,86 @@ fn bench(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // Clone at scale: 1, 100, 1000 clones present.
+    let present_root = root.child("present").unwrap();
+    zfs.create_filesystem(&present_root, &Props::new()).unwrap();
+    let mut present: Vec<DatasetName> = Vec::new();
+    let counts = [1usize, 100, 1000];
+    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
+    let timed = |side: &'static str, count: usize, n: u64, one: &dyn Fn(&DatasetName)| {
+        let targets: Vec<_> = (0..n).map(|_| fresh(&root)).collect();
+        let t = Instant::now();
+        for d in &targets {
+            one(d);
+        }
+        let e = t.elapsed();
+        targets.iter().for_each(|d| zfs.destroy(d).unwrap());
+        let mut tot = totals.lock().unwrap();
+        let x = tot.entry((side, count)).or_insert((Duration::ZERO, 0u64));
+        x.0 += e;
+        x.1 += n;
+        e
+    };
+    let hull_one = |d: &DatasetName| zfs.clone_from_snapshot(&snap, d, &Props::new()).unwrap();
+    let lzc_one = |d: &DatasetName| {
+        let cd = CString::new(d.as_str()).unwrap();
+        // SAFETY: both names are live NUL-terminated strings; no props.
+        let rc = unsafe { core.lzc_clone(cd.as_ptr(), csnap.as_ptr(), std::ptr::null_mut()) };
+        assert_eq!(rc, 0);
+    };
+    let zfs_one = |d: &DatasetName| {
+        let ok = Command::new("zfs")
+            .args(["clone", snap.as_str(), d.as_str()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "zfs clone failed");
+    };
+    let mut g = c.benchmark_group("clone_at_scale");
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for count in counts {
+        let more: Vec<_> = (present.len()..count)
+            .map(|i| present_root.child(&format!("p{i}")).unwrap())
+            .collect();
+        for chunk in more.chunks(100) {
+            zfs.clone_many(&snap, chunk, &Props::new()).unwrap();
+        }
+        present.extend(more);
+        g.bench_function(format!("hull/{count}"), |b| {
+            b.iter_custom(|n| timed("hull", count, n, &hull_one))
+        });
+        g.bench_function(format!("lzc_clone/{count}"), |b| {
+            b.iter_custom(|n| timed("lzc_clone", count, n, &lzc_one))
+        });
+        g.bench_function(format!("zfs_command/{count}"), |b| {
+            b.iter_custom(|n| timed("zfs_command", count, n, &zfs_one))
+        });
+    }
+    g.finish();
+    {
+        let tot = totals.lock().unwrap();
+        for side in ["hull", "lzc_clone", "zfs_command"] {
+            let v: Vec<f64> = counts
+                .iter()
+                .map(|&n| {
+                    let (t, k): (Duration, u64) = tot[&(side, n)];
+                    t.as_secs_f64() * 1e3 / k.max(1) as f64
+                })
+                .collect();
+            println!(
+                "clone_at_scale {side}: {:.3} / {:.3} / {:.3} ms at 1 / 100 / 1000 clones present; growth {:.2}x",
+                v[0],
+                v[1],
+                v[2],
+                v[2] / v[0]
+            );
+        }
+    }
+    present.iter().for_each(|d| zfs.destroy(d).unwrap());
+    zfs.destroy(&present_root).unwrap();
 
     // SAFETY: paired with the init above.
     unsafe { core.libzfs_core_fini() };
