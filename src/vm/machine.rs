@@ -129,6 +129,16 @@ impl Machine {
                 ErrorKind::InvalidArgument("more than one vCPU needs the in-kernel irqchip (to hold the others until a startup IPI)".into()),
             ));
         }
+        if spec.vcpus > super::mptable::MAX_CPUS {
+            return Err(Error::new(
+                Op::CreateVm,
+                format!("{} vcpus", spec.vcpus),
+                ErrorKind::InvalidArgument(format!(
+                    "a machine boots at most {} vCPUs (the MP table's limit)",
+                    super::mptable::MAX_CPUS
+                )),
+            ));
+        }
         // Reject what cannot boot before any KVM object is made.
         if boot::KernelFormat::detect(&spec.kernel).is_none() {
             return Err(Error::new(
@@ -151,6 +161,11 @@ impl Machine {
             &spec.cmdline,
         )?;
         x86::write_tables(vm.memory())?;
+        // Every vCPU, the I/O APIC and the ISA interrupts, for a kernel
+        // that looks for them in an MP table (there is no ACPI).
+        if irqchip {
+            super::mptable::write(vm.memory(), spec.vcpus)?;
+        }
         // Give the guest the host's supported CPUID where KVM offers it; a
         // kernel without KVM_GET_SUPPORTED_CPUID boots with KVM's defaults.
         let cpuid = kvm.supported_cpuid().ok();

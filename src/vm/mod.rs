@@ -62,6 +62,7 @@ mod boot;
 mod devices;
 mod kvm;
 mod machine;
+pub mod mptable;
 pub mod sys;
 mod vcpu;
 #[allow(clippy::module_inception)]
