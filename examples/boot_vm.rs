@@ -3,7 +3,11 @@
 //! ```text
 //! boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB]
 //!         [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]
+//!         [--console-in]
 //! ```
+//!
+//! `--console-in` passes standard input to the guest's serial port (COM1):
+//! `echo 'hi.' | boot_vm --cmdline hull.echo` has the test kernel echo it.
 //!
 //! With no `--kernel` it boots hull's embedded test kernel. The guest's
 //! serial output goes to stdout as it arrives; timing and diagnostics go to
@@ -19,7 +23,7 @@ use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
 
 const USAGE: &str =
     "usage: boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB] \
-[--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]";
+[--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in]";
 
 struct Args {
     kernel: Option<String>,
@@ -30,6 +34,7 @@ struct Args {
     timeout: f64,
     kvm: String,
     irqchip: Option<bool>,
+    console_in: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -42,11 +47,16 @@ fn parse() -> Result<Args, String> {
         timeout: 30.0,
         kvm: hull::vm::DEFAULT_PATH.into(),
         irqchip: None,
+        console_in: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--no-irqchip" {
             a.irqchip = Some(false);
+            continue;
+        }
+        if flag == "--console-in" {
+            a.console_in = true;
             continue;
         }
         if flag == "-h" || flag == "--help" {
@@ -133,6 +143,12 @@ fn run(args: &Args) -> Result<(), String> {
     let kvm = Kvm::open_path(&args.kvm).map_err(|e| e.to_string())?;
     let mut machine = Machine::boot(&kvm, &spec, Box::new(Console)).map_err(|e| e.to_string())?;
     let layout = machine.layout().clone();
+    if args.console_in {
+        // Standard input to COM1 until it ends or the machine is gone; the
+        // thread is not joined (a read of stdin cannot be interrupted).
+        let mut input = machine.console_input();
+        std::thread::spawn(move || std::io::copy(&mut std::io::stdin().lock(), &mut input));
+    }
     let t_ready = t0.elapsed();
     let outcome = machine
         .run(Some(Duration::from_secs_f64(args.timeout)))

@@ -13,7 +13,10 @@
  * then, unless the command line asks otherwise, "reset" and a reset request
  * through the i8042 (0xfe to port 0x64). With "hull.halt" on the command line
  * it prints "halt" and halts with interrupts disabled; with "hull.spin" it
- * prints "spin" and loops forever (for timeout tests).
+ * prints "spin" and loops forever (for timeout tests). With "hull.echo" it
+ * prints "echo", then reads the UART (polling the line status register's
+ * data-ready bit) and writes back each byte it receives, until a '.',
+ * then resets.
  *
  * Guest kernel mode is emulated on the machines this is tested on (about
  * 1.7 M instructions/s), so it does as little as it can: no UART status
@@ -175,6 +178,11 @@ startup_64:
 	jmp	4b
 
 5:	mov	rdi, r15
+	lea	rsi, [rip + opt_echo]
+	call	contains
+	test	eax, eax
+	jnz	do_echo
+	mov	rdi, r15
 	lea	rsi, [rip + opt_halt]
 	call	contains
 	test	eax, eax
@@ -191,6 +199,26 @@ startup_64:
 	out	0x64, al
 6:	hlt
 	jmp	6b
+
+do_echo:
+	lea	rsi, [rip + msg_echo]
+	call	puts
+1:	mov	dx, 0x3fd			/* line status: bit 0, data ready */
+	in	al, dx
+	test	al, 1
+	jz	1b
+	mov	dx, 0x3f8			/* receive buffer */
+	in	al, dx
+	out	dx, al
+	cmp	al, '.'
+	jne	1b
+	call	newline
+	lea	rsi, [rip + msg_reset]
+	call	puts
+	mov	al, 0xfe
+	out	0x64, al
+2:	hlt
+	jmp	2b
 
 do_halt:
 	lea	rsi, [rip + msg_halt]
@@ -286,8 +314,10 @@ msg_e820:	.asciz	"e820: "
 msg_reset:	.asciz	"reset\n"
 msg_halt:	.asciz	"halt\n"
 msg_spin:	.asciz	"spin\n"
+msg_echo:	.asciz	"echo\n"
 opt_halt:	.asciz	"hull.halt"
 opt_spin:	.asciz	"hull.spin"
+opt_echo:	.asciz	"hull.echo"
 
 	.balign	16
 payload_end:

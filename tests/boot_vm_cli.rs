@@ -193,3 +193,34 @@ fn bad_usage_exits_2() {
     assert_eq!(run(&["--mem", "lots"]).status.code(), Some(2));
     assert_eq!(run(&["--frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn console_in_passes_standard_input_to_the_guest() {
+    kvm!();
+    use std::io::Write;
+    let mut child = Command::new(boot_vm())
+        .args(["--cmdline", "console=ttyS0 hull.echo", "--console-in"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"typed by a user.")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("echo\ntyped by a user.\nreset\n"),
+        "{stdout}"
+    );
+}

@@ -415,3 +415,45 @@ fn a_spinning_guest_times_out_with_a_typed_error() {
         ErrorKind::InvalidArgument(_)
     ));
 }
+
+#[test]
+fn what_is_written_to_the_console_input_the_guest_reads_from_the_uart() {
+    let Some(kvm) =
+        kvm_or_skip("what_is_written_to_the_console_input_the_guest_reads_from_the_uart")
+    else {
+        return;
+    };
+    let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+    spec.memory_mib = 64;
+    spec.cmdline = "console=ttyS0 hull.echo".into();
+    let log = Captured::default();
+    let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+    let mut input = m.console_input();
+    // More than the UART's 64-byte FIFO: the writer waits for the guest.
+    let text: String = (0..40).map(|i| format!("line{i} ")).collect::<String>() + ".";
+    let sent = text.clone();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        input.write_all(sent.as_bytes()).unwrap();
+        input
+    });
+    assert_eq!(
+        m.run(Some(Duration::from_secs(60))).unwrap(),
+        Outcome::Reset,
+        "{}",
+        log.text()
+    );
+    let mut input = writer.join().unwrap();
+    assert!(
+        log.text().contains(&format!("echo\n{text}\nreset\n")),
+        "{}",
+        log.text()
+    );
+    drop(m);
+    use std::io::Write;
+    assert_eq!(
+        input.write(b"x").unwrap_err().kind(),
+        std::io::ErrorKind::BrokenPipe,
+        "the machine is gone"
+    );
+}

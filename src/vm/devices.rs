@@ -42,23 +42,91 @@ pub(crate) enum DeviceEvent {
     Reset,
 }
 
+type Uart = Serial<IrqTrigger, NoEvents, Box<dyn Write + Send>>;
+
+fn lock(serial: &Mutex<Uart>) -> std::sync::MutexGuard<'_, Uart> {
+    serial.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The port-I/O devices of a machine.
 pub(crate) struct Devices {
-    serial: Mutex<Serial<IrqTrigger, NoEvents, Box<dyn Write + Send>>>,
+    serial: Arc<Mutex<Uart>>,
+}
+
+/// The input side of a machine's serial console (COM1): what is written
+/// here the guest reads from the UART's receive buffer, and the UART raises
+/// IRQ 4 through the in-kernel irqchip when the guest has enabled the
+/// received-data interrupt. A write blocks while the UART's 64-byte FIFO is
+/// full, so `std::io::copy` from a reader (standard input, say) paces
+/// itself to the guest.
+///
+/// ```no_run
+/// use hull::vm::{BootSpec, Kvm, Machine, TEST_KERNEL};
+/// let kvm = Kvm::open()?;
+/// let machine = Machine::boot(&kvm, &BootSpec::new(TEST_KERNEL.to_vec()), Box::new(std::io::stdout()))?;
+/// let mut input = machine.console_input();
+/// std::thread::spawn(move || std::io::copy(&mut std::io::stdin(), &mut input));
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct ConsoleInput {
+    serial: std::sync::Weak<Mutex<Uart>>,
+}
+
+impl std::fmt::Debug for ConsoleInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleInput")
+    }
+}
+
+impl Write for ConsoleInput {
+    /// Queues as much of `buf` as the UART's FIFO has room for, waiting
+    /// while it is full. Fails with `BrokenPipe` once the machine is gone.
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let Some(serial) = self.serial.upgrade() else {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "the machine is gone",
+                ));
+            };
+            let mut uart = lock(&serial);
+            if uart.fifo_capacity() > 0 {
+                return uart
+                    .enqueue_raw_bytes(buf)
+                    .map_err(|e| std::io::Error::other(e.to_string()));
+            }
+            drop(uart);
+            drop(serial);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Devices {
     pub(crate) fn new(vm: &Arc<VmInner>, console: Box<dyn Write + Send>) -> Devices {
         let trigger = IrqTrigger(vm.irqchip.then(|| vm.clone()));
         Devices {
-            serial: Mutex::new(Serial::new(trigger, console)),
+            serial: Arc::new(Mutex::new(Serial::new(trigger, console))),
         }
     }
 
-    fn serial(
-        &self,
-    ) -> std::sync::MutexGuard<'_, Serial<IrqTrigger, NoEvents, Box<dyn Write + Send>>> {
-        self.serial.lock().unwrap_or_else(|p| p.into_inner())
+    fn serial(&self) -> std::sync::MutexGuard<'_, Uart> {
+        lock(&self.serial)
+    }
+
+    /// The console's input side.
+    pub(crate) fn console_input(&self) -> ConsoleInput {
+        ConsoleInput {
+            serial: Arc::downgrade(&self.serial),
+        }
     }
 
     /// A guest `out`: returns an event when the write means more than data.

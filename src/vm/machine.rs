@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::boot::{self, BootLayout};
-use super::devices::{DeviceEvent, Devices};
+use super::devices::{ConsoleInput, DeviceEvent, Devices};
 use super::kvm::{Cap, Kvm};
 use super::vcpu::{Fpu, MpState, Vcpu, VcpuExit};
 use super::vm::{Vm, VmBuilder};
@@ -195,6 +195,12 @@ impl Machine {
             devices,
             layout,
         })
+    }
+
+    /// The serial console's input: what is written to it the guest reads
+    /// from COM1 (see [`ConsoleInput`]).
+    pub fn console_input(&self) -> ConsoleInput {
+        self.devices.console_input()
     }
 
     /// Where the kernel, initrd and zero page went.

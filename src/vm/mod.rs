@@ -70,7 +70,7 @@ mod vm;
 pub mod x86;
 
 pub use boot::{e820_map, load as load_kernel, BootLayout, KernelFormat, KERNEL_LOAD_ADDR};
-pub use devices::{COM1, I8042_COMMAND, I8042_RESET};
+pub use devices::{ConsoleInput, COM1, I8042_COMMAND, I8042_RESET};
 pub use kvm::{Cap, CpuId, Kvm, API_VERSION, DEFAULT_PATH};
 pub use machine::{BootSpec, Machine, Outcome};
 pub use sys::{Flavor, HostSys, KvmSys};
