@@ -111,10 +111,13 @@ fn missing_kernel() {
 }
 
 #[test]
-fn unreadable_kernel() {
+fn a_kernel_or_initrd_that_is_not_a_regular_file() {
     let dir = tempdir("cli");
     let out = run(&["--kernel", dir.to_str().unwrap()]);
-    fails_with(&out, "EISDIR");
+    fails_with(&out, "not a regular file");
+    // A device that never ends is refused, not read for ever.
+    fails_with(&run(&["--kernel", "/dev/zero"]), "not a regular file");
+    fails_with(&run(&["--initrd", "/dev/zero"]), "not a regular file");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -156,6 +156,18 @@ pub fn load(
                 cmdline_size: (CMDLINE_MAX - 1) as u32,
                 ..Default::default()
             };
+            // The segments' memory (p_paddr + p_memsz, BSS included) must
+            // be guest RAM below the MMIO gap, like a bzImage's init_size.
+            if r.kernel_end > low_end {
+                return Err(Error::new(
+                    Op::LoadKernel,
+                    what,
+                    ErrorKind::NoSpace(format!(
+                        "the ELF kernel's segments reach {:#x} (p_paddr + p_memsz); guest RAM ends at {low_end:#x}",
+                        r.kernel_end
+                    )),
+                ));
+            }
             (hdr, r.kernel_load.0, r.kernel_load.0, r.kernel_end)
         }
     };
@@ -199,7 +211,11 @@ pub fn load(
                 0x37ff_ffff
             };
             let top = low_end.min(max + 1);
-            let bottom = reserved_end.next_multiple_of(4096);
+            // reserved_end is at most low_end (checked above), so this
+            // cannot overflow; checked all the same.
+            let bottom = reserved_end
+                .checked_next_multiple_of(4096)
+                .unwrap_or(u64::MAX);
             let size = data.len() as u64;
             let fits = top
                 .checked_sub(size)
@@ -316,6 +332,32 @@ fn parse_setup_header(kernel: &[u8], what: &str) -> Result<setup_header> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_elf_kernel_whose_memsz_runs_past_guest_ram_is_refused_without_overflow() {
+        use vm_memory::GuestMemoryMmap;
+        let mut elf = crate::vm::TEST_KERNEL_ELF.to_vec();
+        let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+        let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+        let (phoff, phentsize, phnum) = (
+            u64_at(&elf, 0x20) as usize,
+            u16_at(&elf, 0x36),
+            u16_at(&elf, 0x38),
+        );
+        let seg = (0..phnum)
+            .map(|i| phoff + i * phentsize)
+            .find(|&o| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap()) == 1)
+            .expect("a PT_LOAD segment");
+        let paddr = u64_at(&elf, seg + 0x18);
+        for memsz in [u64::MAX - paddr, 1 << 40, 64 << 20] {
+            elf[seg + 0x28..seg + 0x30].copy_from_slice(&memsz.to_le_bytes());
+            let size = 32u64 << 20;
+            let mem =
+                GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), size as usize)]).unwrap();
+            let e = load(&mem, size, &elf, "elf", Some(&[1, 2, 3]), "").unwrap_err();
+            assert!(matches!(e.kind, ErrorKind::NoSpace(_)), "{memsz:#x}: {e}");
+        }
+    }
 
     #[test]
     fn e820_covers_exactly_guest_ram_minus_the_legacy_hole() {

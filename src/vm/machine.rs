@@ -77,8 +77,37 @@ impl BootSpec {
     }
 }
 
+/// Reads a kernel or initrd: a regular file (not a FIFO or a device, which
+/// could block or never end), no larger than the largest guest memory.
 fn read_file(op: Op, path: &Path) -> Result<Vec<u8>> {
-    let data = std::fs::read(path).map_err(|e| Error::os(op, path.display().to_string(), e))?;
+    use std::io::Read;
+    let what = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| Error::os(op, &what, e))?;
+    let meta = f.metadata().map_err(|e| Error::os(op, &what, e))?;
+    if !meta.is_file() {
+        return Err(Error::new(
+            op,
+            what,
+            ErrorKind::InvalidArgument("not a regular file".into()),
+        ));
+    }
+    let max = super::vm::MAX_MEMORY;
+    if meta.len() > max {
+        return Err(Error::new(
+            op,
+            what,
+            ErrorKind::NoSpace(format!(
+                "{} bytes, more than any guest's memory ({} GiB)",
+                meta.len(),
+                max >> 30
+            )),
+        ));
+    }
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    // A file that grows while being read is cut at the largest size.
+    f.take(max)
+        .read_to_end(&mut data)
+        .map_err(|e| Error::os(op, &what, e))?;
     Ok(data)
 }
 
