@@ -3,8 +3,12 @@
 //! ```text
 //! boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB]
 //!         [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]
-//!         [--console-in]
+//!         [--console-in] [--disk PATH[,ro][,serial=ID]]...
 //! ```
+//!
+//! Each `--disk` is a virtio-blk disk backed by a file or block device,
+//! announced on the command line (`virtio_mmio.device=...`; Linux names
+//! them vda, vdb, ... in order), read-only with `ro`.
 //!
 //! `--console-in` passes standard input to the guest's serial port (COM1):
 //! `echo 'hi.' | boot_vm --cmdline hull.echo` has the test kernel echo it.
@@ -23,7 +27,8 @@ use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
 
 const USAGE: &str =
     "usage: boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB] \
-[--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in]";
+[--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in] \
+[--disk PATH[,ro][,serial=ID]]...";
 
 struct Args {
     kernel: Option<String>,
@@ -35,6 +40,7 @@ struct Args {
     kvm: String,
     irqchip: Option<bool>,
     console_in: bool,
+    disks: Vec<hull::vm::DiskSpec>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -48,6 +54,7 @@ fn parse() -> Result<Args, String> {
         kvm: hull::vm::DEFAULT_PATH.into(),
         irqchip: None,
         console_in: false,
+        disks: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +73,7 @@ fn parse() -> Result<Args, String> {
         let num = |what: &str| format!("{flag}: {what}, got {value:?}");
         match flag.as_str() {
             "--kernel" => a.kernel = Some(value),
+            "--disk" => a.disks.push(disk(&value)?),
             "--initrd" => a.initrd = Some(value),
             "--cmdline" => a.cmdline = Some(value),
             "--mem" => a.mem = value.parse().map_err(|_| num("a whole number of MiB"))?,
@@ -119,6 +127,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// `PATH[,ro][,serial=ID]`.
+fn disk(value: &str) -> Result<hull::vm::DiskSpec, String> {
+    let mut parts = value.split(',');
+    let path = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .ok_or("--disk needs a path")?;
+    let mut d = hull::vm::DiskSpec::new(path);
+    for opt in parts {
+        match opt.split_once('=') {
+            None if opt == "ro" => d = d.read_only(),
+            Some(("serial", s)) => d = d.serial(s),
+            _ => return Err(format!("--disk: unknown option {opt:?} (ro, serial=ID)")),
+        }
+    }
+    Ok(d)
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let t0 = Instant::now();
     let mut spec = match &args.kernel {
@@ -139,6 +165,7 @@ fn run(args: &Args) -> Result<(), String> {
     spec.memory_mib = args.mem;
     spec.vcpus = args.vcpus;
     spec.irqchip = args.irqchip;
+    spec.disks = args.disks.clone();
 
     let kvm = Kvm::open_path(&args.kvm).map_err(|e| e.to_string())?;
     let mut machine = Machine::boot(&kvm, &spec, Box::new(Console)).map_err(|e| e.to_string())?;

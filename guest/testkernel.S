@@ -18,6 +18,21 @@
  * data-ready bit) and writes back each byte it receives, until a '.',
  * then resets.
  *
+ * With "hull.blk" it drives the first virtio-blk device announced as
+ * "virtio_mmio.device=<size>@0x<base>:<irq>" (virtio 1.x over MMIO, one
+ * split queue of 8, polled): it checks MagicValue, Version 2 and DeviceID 2
+ * as Linux's virtio_mmio driver does, negotiates VERSION_1, prints
+ * "blk: capacity=0x...", then, as asked:
+ *   hull.blkread=N      reads sectors 0..N and prints "blk: read status=0x..
+ *                       fnv1a=0x.." (FNV-1a 32 of the N * 512 bytes)
+ *   hull.blkwrite=S:P   writes sector S filled with byte P (both decimal)
+ *                       and prints "blk: write status=0x.."
+ *   hull.blkid          prints "blk: id=<serial>" (GET_ID)
+ *   hull.blkbadq        offers a queue size of 3 and prints the device
+ *                       status it reads back ("blk: badq status=0x..")
+ * and resets. A device it refuses prints "blk: bad magic", "blk: bad
+ * version" or "blk: bad device id".
+ *
  * Guest kernel mode is emulated on the machines this is tested on (about
  * 1.7 M instructions/s), so it does as little as it can: no UART status
  * polling, one pass over the initrd.
@@ -178,6 +193,11 @@ startup_64:
 	jmp	4b
 
 5:	mov	rdi, r15
+	lea	rsi, [rip + opt_blk]
+	call	contains
+	test	eax, eax
+	jnz	do_blk
+	mov	rdi, r15
 	lea	rsi, [rip + opt_echo]
 	call	contains
 	test	eax, eax
@@ -219,6 +239,292 @@ do_echo:
 	out	0x64, al
 2:	hlt
 	jmp	2b
+
+/* ---- virtio-blk over MMIO, polled ---- */
+	.set	VQ_DESC,	0x300000
+	.set	VQ_AVAIL,	0x300100
+	.set	VQ_USED,	0x301000
+	.set	BLK_HDR,	0x302000
+	.set	BLK_STATUS,	0x302100
+	.set	BLK_DATA,	0x400000
+
+do_blk:
+	mov	rdi, r15
+	lea	rsi, [rip + opt_vdev]
+	call	find_after
+	test	rax, rax
+	jz	blk_none
+	mov	rdi, rax
+	lea	rsi, [rip + str_at0x]
+	call	find_after
+	test	rax, rax
+	jz	blk_none
+	mov	rsi, rax
+	call	parse_hex
+	mov	r12, rax			/* r12 = the device's window */
+	mov	eax, [r12]
+	cmp	eax, 0x74726976			/* "virt" */
+	jne	blk_badmagic
+	mov	eax, [r12 + 4]
+	cmp	eax, 2
+	jne	blk_badversion
+	mov	eax, [r12 + 8]
+	cmp	eax, 2
+	jne	blk_baddevice
+	mov	dword ptr [r12 + 0x70], 0	/* reset */
+	mov	dword ptr [r12 + 0x70], 1	/* ACKNOWLEDGE */
+	mov	dword ptr [r12 + 0x70], 3	/* DRIVER */
+	mov	dword ptr [r12 + 0x14], 1	/* device features 32..63 */
+	mov	eax, [r12 + 0x10]
+	test	eax, 1				/* VERSION_1 */
+	jz	blk_nov1
+	mov	dword ptr [r12 + 0x24], 1
+	mov	dword ptr [r12 + 0x20], 1
+	mov	dword ptr [r12 + 0x24], 0
+	mov	dword ptr [r12 + 0x20], 0
+	mov	dword ptr [r12 + 0x70], 0xb	/* FEATURES_OK */
+	mov	eax, [r12 + 0x70]
+	test	eax, 8
+	jz	blk_featfail
+	mov	dword ptr [r12 + 0x30], 0	/* queue 0 */
+	mov	eax, [r12 + 0x34]
+	cmp	eax, 8
+	jb	blk_qsmall
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkbadq]
+	call	contains
+	test	eax, eax
+	jnz	blk_badq
+	mov	dword ptr [r12 + 0x38], 8
+	mov	dword ptr [r12 + 0x80], VQ_DESC
+	mov	dword ptr [r12 + 0x84], 0
+	mov	dword ptr [r12 + 0x90], VQ_AVAIL
+	mov	dword ptr [r12 + 0x94], 0
+	mov	dword ptr [r12 + 0xa0], VQ_USED
+	mov	dword ptr [r12 + 0xa4], 0
+	mov	dword ptr [r12 + 0x44], 1	/* QueueReady */
+	mov	dword ptr [r12 + 0x70], 0xf	/* DRIVER_OK */
+	xor	r13d, r13d			/* r13 = next avail index */
+	lea	rsi, [rip + msg_blkcap]
+	call	puts
+	mov	rax, [r12 + 0x100]		/* config: capacity */
+	call	hex64
+	call	newline
+
+	/* hull.blkwrite=S:P */
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkwrite]
+	call	find_after
+	test	rax, rax
+	jz	1f
+	mov	rsi, rax
+	call	parse_dec
+	mov	r14, rax			/* sector */
+	inc	rsi				/* past ':' */
+	call	parse_dec
+	mov	rdi, BLK_DATA
+	mov	ecx, 512
+	rep stosb				/* fill with the pattern (al) */
+	mov	edi, 1				/* VIRTIO_BLK_T_OUT */
+	mov	rsi, r14
+	mov	edx, 512
+	xor	ecx, ecx			/* data read by the device */
+	call	blk_req
+	mov	r14, rax
+	lea	rsi, [rip + msg_blkwrite]
+	call	puts
+	mov	rax, r14
+	call	hex8
+	call	newline
+1:
+	/* hull.blkread=N */
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkread]
+	call	find_after
+	test	rax, rax
+	jz	2f
+	mov	rsi, rax
+	call	parse_dec
+	mov	r14, rax			/* sectors */
+	xor	edi, edi			/* VIRTIO_BLK_T_IN */
+	xor	esi, esi
+	mov	rdx, r14
+	shl	rdx, 9
+	mov	ecx, 2				/* data written by the device */
+	call	blk_req
+	push	rax
+	lea	rsi, [rip + msg_blkread]
+	call	puts
+	pop	rax
+	call	hex8
+	lea	rsi, [rip + msg_fnv]
+	call	puts
+	mov	eax, 0x811c9dc5
+	mov	rsi, BLK_DATA
+	mov	rcx, r14
+	shl	rcx, 9
+	test	rcx, rcx
+	jz	4f
+3:	movzx	edx, byte ptr [rsi]
+	xor	eax, edx
+	imul	eax, eax, 0x01000193
+	inc	rsi
+	dec	rcx
+	jnz	3b
+4:	call	hex32
+	call	newline
+2:
+	/* hull.blkid */
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkid]
+	call	contains
+	test	eax, eax
+	jz	blk_done
+	mov	rdi, BLK_DATA
+	xor	eax, eax
+	mov	ecx, 21
+	rep stosb
+	mov	edi, 8				/* VIRTIO_BLK_T_GET_ID */
+	xor	esi, esi
+	mov	edx, 20
+	mov	ecx, 2
+	call	blk_req
+	lea	rsi, [rip + msg_blkid]
+	call	puts
+	mov	rsi, BLK_DATA
+	call	puts
+	call	newline
+	jmp	blk_done
+
+blk_badq:
+	mov	dword ptr [r12 + 0x38], 3	/* not a power of two */
+	mov	dword ptr [r12 + 0x44], 1
+	lea	rsi, [rip + msg_blkbadq]
+	call	puts
+	mov	eax, [r12 + 0x70]
+	call	hex8
+	call	newline
+	jmp	blk_done
+
+blk_none:	lea	rsi, [rip + msg_blknone]
+	jmp	blk_fail
+blk_badmagic:	lea	rsi, [rip + msg_badmagic]
+	jmp	blk_fail
+blk_badversion:	lea	rsi, [rip + msg_badversion]
+	jmp	blk_fail
+blk_baddevice:	lea	rsi, [rip + msg_baddevice]
+	jmp	blk_fail
+blk_nov1:	lea	rsi, [rip + msg_nov1]
+	jmp	blk_fail
+blk_featfail:	lea	rsi, [rip + msg_featfail]
+	jmp	blk_fail
+blk_qsmall:	lea	rsi, [rip + msg_qsmall]
+blk_fail:
+	call	puts
+blk_done:
+	lea	rsi, [rip + msg_reset]
+	call	puts
+	mov	al, 0xfe
+	out	0x64, al
+5:	hlt
+	jmp	5b
+
+/* blk_req: one request on queue 0 of the device at r12: edi = type,
+ * rsi = sector, edx = data length (at BLK_DATA), ecx = the data
+ * descriptor's WRITE flag (2) or 0. Waits for the used ring; returns the
+ * status byte in eax. r13 is the next avail index. */
+blk_req:
+	mov	dword ptr [BLK_HDR], edi
+	mov	dword ptr [BLK_HDR + 4], 0
+	mov	qword ptr [BLK_HDR + 8], rsi
+	mov	byte ptr [BLK_STATUS], 0xff
+	mov	qword ptr [VQ_DESC], BLK_HDR
+	mov	dword ptr [VQ_DESC + 8], 16
+	mov	word ptr [VQ_DESC + 12], 1	/* NEXT */
+	mov	word ptr [VQ_DESC + 14], 1
+	mov	qword ptr [VQ_DESC + 16], BLK_DATA
+	mov	dword ptr [VQ_DESC + 24], edx
+	mov	eax, ecx
+	or	eax, 1
+	mov	word ptr [VQ_DESC + 28], ax
+	mov	word ptr [VQ_DESC + 30], 2
+	mov	qword ptr [VQ_DESC + 32], BLK_STATUS
+	mov	dword ptr [VQ_DESC + 40], 1
+	mov	word ptr [VQ_DESC + 44], 2	/* WRITE */
+	mov	word ptr [VQ_DESC + 46], 0
+	mov	eax, r13d
+	and	eax, 7
+	mov	word ptr [VQ_AVAIL + 4 + rax * 2], 0	/* head: descriptor 0 */
+	inc	r13d
+	mov	word ptr [VQ_AVAIL + 2], r13w
+	mov	dword ptr [r12 + 0x50], 0	/* QueueNotify */
+1:	movzx	eax, word ptr [VQ_USED + 2]
+	cmp	ax, r13w
+	jne	1b
+	movzx	eax, byte ptr [BLK_STATUS]
+	ret
+
+/* find_after: rax = the address just after the first occurrence in the
+ * string at rdi (may be 0) of the one at rsi, or 0. */
+find_after:
+	xor	eax, eax
+	test	rdi, rdi
+	jz	9f
+1:	mov	r8, rdi
+	mov	r9, rsi
+2:	mov	cl, [r9]
+	test	cl, cl
+	jz	8f
+	cmp	cl, [r8]
+	jne	3f
+	inc	r8
+	inc	r9
+	jmp	2b
+3:	cmp	byte ptr [rdi], 0
+	je	9f
+	inc	rdi
+	jmp	1b
+8:	mov	rax, r8
+9:	ret
+
+/* parse_hex / parse_dec: rax = the number at rsi; rsi ends on the first
+ * character that is not a digit. */
+parse_hex:
+	xor	eax, eax
+1:	movzx	ecx, byte ptr [rsi]
+	sub	ecx, '0'
+	cmp	ecx, 9
+	jbe	2f
+	movzx	ecx, byte ptr [rsi]
+	or	ecx, 0x20
+	sub	ecx, 'a'
+	cmp	ecx, 5
+	ja	3f
+	add	ecx, 10
+2:	shl	rax, 4
+	or	rax, rcx
+	inc	rsi
+	jmp	1b
+3:	ret
+
+parse_dec:
+	xor	eax, eax
+1:	movzx	ecx, byte ptr [rsi]
+	sub	ecx, '0'
+	cmp	ecx, 9
+	ja	2f
+	imul	rax, rax, 10
+	add	rax, rcx
+	inc	rsi
+	jmp	1b
+2:	ret
+
+/* hex8: print al as 0x followed by 2 hex digits. */
+hex8:
+	mov	edi, eax
+	shl	rdi, 56
+	mov	ecx, 2
+	jmp	hexn
 
 do_halt:
 	lea	rsi, [rip + msg_halt]
@@ -318,6 +624,25 @@ msg_echo:	.asciz	"echo\n"
 opt_halt:	.asciz	"hull.halt"
 opt_spin:	.asciz	"hull.spin"
 opt_echo:	.asciz	"hull.echo"
+opt_blk:	.asciz	"hull.blk"
+opt_blkread:	.asciz	"hull.blkread="
+opt_blkwrite:	.asciz	"hull.blkwrite="
+opt_blkid:	.asciz	"hull.blkid"
+opt_blkbadq:	.asciz	"hull.blkbadq"
+opt_vdev:	.asciz	"virtio_mmio.device="
+str_at0x:	.asciz	"@0x"
+msg_blkcap:	.asciz	"blk: capacity="
+msg_blkread:	.asciz	"blk: read status="
+msg_blkwrite:	.asciz	"blk: write status="
+msg_blkid:	.asciz	"blk: id="
+msg_blkbadq:	.asciz	"blk: badq status="
+msg_blknone:	.asciz	"blk: no device\n"
+msg_badmagic:	.asciz	"blk: bad magic\n"
+msg_badversion:	.asciz	"blk: bad version\n"
+msg_baddevice:	.asciz	"blk: bad device id\n"
+msg_nov1:	.asciz	"blk: no VERSION_1\n"
+msg_featfail:	.asciz	"blk: features refused\n"
+msg_qsmall:	.asciz	"blk: queue too small\n"
 
 	.balign	16
 payload_end:

@@ -30,6 +30,8 @@ pub enum Op {
     LoadInitrd,
     /// Writing the command line, zero page or boot page tables.
     BootSetup,
+    /// Setting up a machine's device (a disk, a NIC).
+    SetupDevice,
     /// Running a booted machine to its end.
     RunMachine,
     /// Checking a name (dataset, snapshot, link, zone ...).
@@ -90,6 +92,7 @@ impl fmt::Display for Op {
             Op::LoadKernel => "load kernel",
             Op::LoadInitrd => "load initrd",
             Op::BootSetup => "boot setup",
+            Op::SetupDevice => "set up device",
             Op::RunMachine => "run machine",
             Op::ValidateName => "validate name",
             Op::LoadLibrary => "load library",

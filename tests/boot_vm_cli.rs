@@ -227,3 +227,40 @@ fn console_in_passes_standard_input_to_the_guest() {
         "{stdout}"
     );
 }
+
+#[test]
+fn disk_reaches_the_guest_and_bad_disk_arguments_are_one_line_errors() {
+    kvm!();
+    let dir = tempdir("cli");
+    let img = dir.join("disk.img");
+    let data = bytes(64 * 1024, 5);
+    std::fs::write(&img, &data).unwrap();
+    let out = run(&[
+        "--disk",
+        &format!("{},ro,serial=cli-disk", img.display()),
+        "--cmdline",
+        "console=ttyS0 hull.blk hull.blkid hull.blkread=16",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("blk: id=cli-disk\n"), "{stdout}");
+    let want = common::fnv1a32(&data[..16 * 512]);
+    assert!(stdout.contains(&format!("fnv1a=0x{want:08x}")), "{stdout}");
+    fails_with(
+        &run(&["--disk", dir.join("missing.img").to_str().unwrap()]),
+        "not found",
+    );
+    fails_with(
+        &run(&["--disk", dir.to_str().unwrap()]),
+        "regular file or a block device",
+    );
+    let out = run(&["--disk", &format!("{},rw", img.display())]);
+    assert_eq!(out.status.code(), Some(2), "bad usage");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option"));
+    std::fs::remove_dir_all(dir).ok();
+}

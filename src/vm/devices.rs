@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use vm_superio::serial::NoEvents;
 use vm_superio::{Serial, Trigger};
 
+use super::virtio::{MmioTransport, WINDOW};
 use super::vm::{irq_line, VmInner};
 use crate::error::Error;
 
@@ -48,9 +49,12 @@ fn lock(serial: &Mutex<Uart>) -> std::sync::MutexGuard<'_, Uart> {
     serial.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The port-I/O devices of a machine.
+/// The devices of a machine: the port-I/O ones, and virtio-mmio windows.
 pub(crate) struct Devices {
     serial: Arc<Mutex<Uart>>,
+    vm: Arc<VmInner>,
+    /// (window base, interrupt line, transport), sorted by base.
+    virtio: Vec<(u64, u32, Mutex<MmioTransport>)>,
 }
 
 /// The input side of a machine's serial console (COM1): what is written
@@ -111,11 +115,55 @@ impl Write for ConsoleInput {
 }
 
 impl Devices {
-    pub(crate) fn new(vm: &Arc<VmInner>, console: Box<dyn Write + Send>) -> Devices {
+    pub(crate) fn new(
+        vm: &Arc<VmInner>,
+        console: Box<dyn Write + Send>,
+        virtio: Vec<(u64, u32, MmioTransport)>,
+    ) -> Devices {
         let trigger = IrqTrigger(vm.irqchip.then(|| vm.clone()));
         Devices {
             serial: Arc::new(Mutex::new(Serial::new(trigger, console))),
+            vm: vm.clone(),
+            virtio: virtio
+                .into_iter()
+                .map(|(b, i, t)| (b, i, Mutex::new(t)))
+                .collect(),
         }
+    }
+
+    fn window(&self, addr: u64) -> Option<(u64, u32, &Mutex<MmioTransport>)> {
+        self.virtio
+            .iter()
+            .find(|(base, _, _)| (*base..*base + WINDOW).contains(&addr))
+            .map(|(b, i, t)| (*b, *i, t))
+    }
+
+    /// A guest MMIO read; `false` if no device is there.
+    pub(crate) fn mmio_read(&self, addr: u64, data: &mut [u8]) -> bool {
+        let Some((base, _, t)) = self.window(addr) else {
+            return false;
+        };
+        t.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .read(addr - base, data);
+        true
+    }
+
+    /// A guest MMIO write; `false` if no device is there. A device that
+    /// used a buffer raises its interrupt line.
+    pub(crate) fn mmio_write(&self, addr: u64, data: &[u8]) -> bool {
+        let Some((base, irq, t)) = self.window(addr) else {
+            return false;
+        };
+        let raise =
+            t.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .write(addr - base, data, &self.vm.memory);
+        if raise && self.vm.irqchip {
+            let _ = irq_line(&self.vm, irq, true);
+            let _ = irq_line(&self.vm, irq, false);
+        }
+        true
     }
 
     fn serial(&self) -> std::sync::MutexGuard<'_, Uart> {

@@ -10,6 +10,8 @@ use super::boot::{self, BootLayout};
 use super::devices::{ConsoleInput, DeviceEvent, Devices};
 use super::kvm::{Cap, Kvm};
 use super::vcpu::{Fpu, MpState, Vcpu, VcpuExit};
+use super::virtio::block::{Block, DiskSpec};
+use super::virtio::{Layout, MmioTransport};
 use super::vm::{Vm, VmBuilder};
 use super::x86;
 use crate::error::{Error, ErrorKind, Op, Result};
@@ -43,6 +45,9 @@ pub struct BootSpec {
     pub vcpus: u32,
     /// Create the in-kernel irqchip and PIT. `None`: where KVM has them.
     pub irqchip: Option<bool>,
+    /// virtio-blk disks, announced on the command line in this order
+    /// (Linux names them vda, vdb, ...).
+    pub disks: Vec<DiskSpec>,
 }
 
 impl BootSpec {
@@ -56,6 +61,7 @@ impl BootSpec {
             memory_mib: 128,
             vcpus: 1,
             irqchip: None,
+            disks: Vec::new(),
         }
     }
 
@@ -134,6 +140,7 @@ pub struct Machine {
     vm: Vm,
     devices: Devices,
     layout: BootLayout,
+    windows: Vec<(u64, u32)>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -176,18 +183,51 @@ impl Machine {
                 ErrorKind::InvalidFormat("not a bzImage or ELF kernel".into()),
             ));
         }
+        // Devices are opened, and their windows and lines allocated, before
+        // any KVM object is made: a bad disk fails the boot cleanly.
+        let mut layout = Layout::default();
+        let mut virtio = Vec::new();
+        let mut cmdline = spec.cmdline.clone();
+        for disk in &spec.disks {
+            let block = Block::open(disk)?;
+            let (base, irq) = layout.allocate().ok_or_else(|| {
+                Error::new(
+                    Op::SetupDevice,
+                    disk.path.display().to_string(),
+                    ErrorKind::InvalidArgument(format!(
+                        "at most {} virtio devices",
+                        super::virtio::IRQS.len()
+                    )),
+                )
+            })?;
+            if !cmdline.is_empty() {
+                cmdline.push(' ');
+            }
+            cmdline.push_str(&super::virtio::cmdline_word(base, irq));
+            virtio.push((base, irq, MmioTransport::new(Box::new(block))));
+        }
+        if !virtio.is_empty() && !irqchip {
+            return Err(Error::new(
+                Op::SetupDevice,
+                "virtio devices",
+                ErrorKind::InvalidArgument(
+                    "virtio devices need the in-kernel irqchip (for their interrupts)".into(),
+                ),
+            ));
+        }
+        let windows: Vec<(u64, u32)> = virtio.iter().map(|(b, i, _)| (*b, *i)).collect();
         let mut vm = VmBuilder::default()
             .memory_mib(spec.memory_mib)
             .vcpus(spec.vcpus)
             .irqchip(irqchip)
             .build(kvm)?;
-        let layout = boot::load(
+        let boot_layout = boot::load(
             vm.memory(),
             vm.memory_size(),
             &spec.kernel,
             &spec.kernel_name,
             spec.initrd.as_deref(),
-            &spec.cmdline,
+            &cmdline,
         )?;
         x86::write_tables(vm.memory())?;
         // Every vCPU, the I/O APIC and the ISA interrupts, for a kernel
@@ -212,17 +252,18 @@ impl Machine {
         let bsp = &vm.vcpus()[0];
         x86::enter_long_mode(bsp)?;
         let mut regs = bsp.regs()?;
-        regs.rip = layout.entry;
-        regs.rsi = layout.zero_page;
+        regs.rip = boot_layout.entry;
+        regs.rsi = boot_layout.zero_page;
         regs.rsp = x86::BOOT_STACK;
         regs.rbp = x86::BOOT_STACK;
         regs.rflags = 0x2;
         bsp.set_regs(&regs)?;
-        let devices = Devices::new(vm.inner(), console);
+        let devices = Devices::new(vm.inner(), console, virtio);
         Ok(Machine {
             vm,
             devices,
-            layout,
+            layout: boot_layout,
+            windows,
         })
     }
 
@@ -230,6 +271,12 @@ impl Machine {
     /// from COM1 (see [`ConsoleInput`]).
     pub fn console_input(&self) -> ConsoleInput {
         self.devices.console_input()
+    }
+
+    /// Each virtio device's register window and interrupt line, in the
+    /// order of [`BootSpec::disks`].
+    pub fn virtio_devices(&self) -> &[(u64, u32)] {
+        &self.windows
     }
 
     /// Where the kernel, initrd and zero page went.
@@ -381,8 +428,14 @@ fn vcpu_loop(mut vcpu: Vcpu, devices: &Devices, irqchip: bool) -> Option<Result<
                 }
             }
             VcpuExit::IoIn { port, data, .. } => devices.io_in(port, data),
-            VcpuExit::MmioRead { data, .. } => data.fill(0xff),
-            VcpuExit::MmioWrite { .. } => {}
+            VcpuExit::MmioRead { addr, data } => {
+                if !devices.mmio_read(addr, data) {
+                    data.fill(0xff);
+                }
+            }
+            VcpuExit::MmioWrite { addr, data } => {
+                devices.mmio_write(addr, data);
+            }
             VcpuExit::Hlt => {
                 let rflags = match vcpu.regs() {
                     Ok(r) => r.rflags,

@@ -65,6 +65,7 @@ mod machine;
 pub mod mptable;
 pub mod sys;
 mod vcpu;
+pub mod virtio;
 #[allow(clippy::module_inception)]
 mod vm;
 pub mod x86;
@@ -77,6 +78,7 @@ pub use sys::{Flavor, HostSys, KvmSys};
 pub use vcpu::{
     kick_signal, DTable, Fpu, MpState, Regs, Segment, Sregs, Vcpu, VcpuExit, VcpuStopper,
 };
+pub use virtio::block::DiskSpec;
 pub use vm::{ram_ranges, Vm, VmBuilder, MAX_MEMORY};
 
 /// hull's boot-protocol test kernel, a flat bzImage built from
