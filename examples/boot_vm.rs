@@ -4,11 +4,14 @@
 //! boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB]
 //!         [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]
 //!         [--console-in] [--disk PATH[,ro][,serial=ID]]...
+//!         [--net TAP[,mac=MAC]]...
 //! ```
 //!
 //! Each `--disk` is a virtio-blk disk backed by a file or block device,
 //! announced on the command line (`virtio_mmio.device=...`; Linux names
-//! them vda, vdb, ... in order), read-only with `ro`.
+//! them vda, vdb, ... in order), read-only with `ro`. Each `--net` is a
+//! virtio-net NIC on tap `TAP` (made if missing), with the given or a
+//! random MAC.
 //!
 //! `--console-in` passes standard input to the guest's serial port (COM1):
 //! `echo 'hi.' | boot_vm --cmdline hull.echo` has the test kernel echo it.
@@ -28,7 +31,7 @@ use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
 const USAGE: &str =
     "usage: boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB] \
 [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in] \
-[--disk PATH[,ro][,serial=ID]]...";
+[--disk PATH[,ro][,serial=ID]]... [--net TAP[,mac=MAC]]...";
 
 struct Args {
     kernel: Option<String>,
@@ -41,6 +44,7 @@ struct Args {
     irqchip: Option<bool>,
     console_in: bool,
     disks: Vec<hull::vm::DiskSpec>,
+    nics: Vec<hull::vm::NicSpec>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -55,6 +59,7 @@ fn parse() -> Result<Args, String> {
         irqchip: None,
         console_in: false,
         disks: Vec::new(),
+        nics: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -74,6 +79,7 @@ fn parse() -> Result<Args, String> {
         match flag.as_str() {
             "--kernel" => a.kernel = Some(value),
             "--disk" => a.disks.push(disk(&value)?),
+            "--net" => a.nics.push(nic(&value)?),
             "--initrd" => a.initrd = Some(value),
             "--cmdline" => a.cmdline = Some(value),
             "--mem" => a.mem = value.parse().map_err(|_| num("a whole number of MiB"))?,
@@ -145,6 +151,25 @@ fn disk(value: &str) -> Result<hull::vm::DiskSpec, String> {
     Ok(d)
 }
 
+/// `TAP[,mac=MAC]`.
+fn nic(value: &str) -> Result<hull::vm::NicSpec, String> {
+    let mut parts = value.split(',');
+    let tap = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .ok_or("--net needs a tap name")?;
+    let mut n = hull::vm::NicSpec::new(tap);
+    for opt in parts {
+        match opt.split_once('=') {
+            Some(("mac", m)) => {
+                n = n.mac(m.parse().map_err(|e: hull::Error| format!("--net: {e}"))?)
+            }
+            _ => return Err(format!("--net: unknown option {opt:?} (mac=MAC)")),
+        }
+    }
+    Ok(n)
+}
+
 fn run(args: &Args) -> Result<(), String> {
     let t0 = Instant::now();
     let mut spec = match &args.kernel {
@@ -166,6 +191,7 @@ fn run(args: &Args) -> Result<(), String> {
     spec.vcpus = args.vcpus;
     spec.irqchip = args.irqchip;
     spec.disks = args.disks.clone();
+    spec.nics = args.nics.clone();
 
     let kvm = Kvm::open_path(&args.kvm).map_err(|e| e.to_string())?;
     let mut machine = Machine::boot(&kvm, &spec, Box::new(Console)).map_err(|e| e.to_string())?;

@@ -33,6 +33,14 @@
  * and resets. A device it refuses prints "blk: bad magic", "blk: bad
  * version" or "blk: bad device id".
  *
+ * With "hull.net" it drives the first virtio-net device named on the
+ * command line the same way (DeviceID 1, VERSION_1 and MAC negotiated),
+ * posts one receive buffer, sends one broadcast frame of ethertype 0x88b5
+ * from the MAC in the device's configuration with the payload given by
+ * "hull.netsend=<text>" (up to a space), prints "net: sent", waits for the
+ * first frame it receives and prints "net: recv <payload>" (up to a NUL),
+ * then resets.
+ *
  * Guest kernel mode is emulated on the machines this is tested on (about
  * 1.7 M instructions/s), so it does as little as it can: no UART status
  * polling, one pass over the initrd.
@@ -193,6 +201,11 @@ startup_64:
 	jmp	4b
 
 5:	mov	rdi, r15
+	lea	rsi, [rip + opt_net]
+	call	contains
+	test	eax, eax
+	jnz	do_net
+	mov	rdi, r15
 	lea	rsi, [rip + opt_blk]
 	call	contains
 	test	eax, eax
@@ -429,6 +442,148 @@ blk_done:
 5:	hlt
 	jmp	5b
 
+/* ---- virtio-net over MMIO, polled ---- */
+	.set	RXQ_DESC,	0x310000
+	.set	RXQ_AVAIL,	0x310100
+	.set	RXQ_USED,	0x311000
+	.set	TXQ_DESC,	0x320000
+	.set	TXQ_AVAIL,	0x320100
+	.set	TXQ_USED,	0x321000
+	.set	NET_RXBUF,	0x330000
+	.set	NET_TXBUF,	0x340000
+
+do_net:
+	mov	rdi, r15
+	lea	rsi, [rip + opt_vdev]
+	call	find_after
+	test	rax, rax
+	jz	blk_none
+	mov	rdi, rax
+	lea	rsi, [rip + str_at0x]
+	call	find_after
+	test	rax, rax
+	jz	blk_none
+	mov	rsi, rax
+	call	parse_hex
+	mov	r12, rax
+	mov	eax, [r12]
+	cmp	eax, 0x74726976
+	jne	blk_badmagic
+	mov	eax, [r12 + 4]
+	cmp	eax, 2
+	jne	blk_badversion
+	mov	eax, [r12 + 8]
+	cmp	eax, 1				/* network card */
+	jne	net_baddevice
+	mov	dword ptr [r12 + 0x70], 0
+	mov	dword ptr [r12 + 0x70], 1
+	mov	dword ptr [r12 + 0x70], 3
+	mov	dword ptr [r12 + 0x14], 1
+	mov	eax, [r12 + 0x10]
+	test	eax, 1				/* VERSION_1 */
+	jz	blk_nov1
+	mov	dword ptr [r12 + 0x14], 0
+	mov	eax, [r12 + 0x10]
+	test	eax, 0x20			/* VIRTIO_NET_F_MAC */
+	jz	net_nomac
+	mov	dword ptr [r12 + 0x24], 1
+	mov	dword ptr [r12 + 0x20], 1
+	mov	dword ptr [r12 + 0x24], 0
+	mov	dword ptr [r12 + 0x20], 0x20
+	mov	dword ptr [r12 + 0x70], 0xb
+	mov	eax, [r12 + 0x70]
+	test	eax, 8
+	jz	blk_featfail
+	/* receiveq1 */
+	mov	dword ptr [r12 + 0x30], 0
+	mov	dword ptr [r12 + 0x38], 8
+	mov	dword ptr [r12 + 0x80], RXQ_DESC
+	mov	dword ptr [r12 + 0x84], 0
+	mov	dword ptr [r12 + 0x90], RXQ_AVAIL
+	mov	dword ptr [r12 + 0x94], 0
+	mov	dword ptr [r12 + 0xa0], RXQ_USED
+	mov	dword ptr [r12 + 0xa4], 0
+	mov	dword ptr [r12 + 0x44], 1
+	/* transmitq1 */
+	mov	dword ptr [r12 + 0x30], 1
+	mov	dword ptr [r12 + 0x38], 8
+	mov	dword ptr [r12 + 0x80], TXQ_DESC
+	mov	dword ptr [r12 + 0x84], 0
+	mov	dword ptr [r12 + 0x90], TXQ_AVAIL
+	mov	dword ptr [r12 + 0x94], 0
+	mov	dword ptr [r12 + 0xa0], TXQ_USED
+	mov	dword ptr [r12 + 0xa4], 0
+	mov	dword ptr [r12 + 0x44], 1
+	mov	dword ptr [r12 + 0x70], 0xf
+	/* One receive buffer. */
+	mov	qword ptr [RXQ_DESC], NET_RXBUF
+	mov	dword ptr [RXQ_DESC + 8], 2048
+	mov	word ptr [RXQ_DESC + 12], 2	/* WRITE */
+	mov	word ptr [RXQ_DESC + 14], 0
+	mov	word ptr [RXQ_AVAIL + 4], 0
+	mov	word ptr [RXQ_AVAIL + 2], 1
+	mov	dword ptr [r12 + 0x50], 0
+	/* The frame: a zero virtio_net_hdr_v1, broadcast, our MAC, 0x88b5. */
+	mov	rdi, NET_TXBUF
+	xor	eax, eax
+	mov	ecx, 128
+	rep stosb
+	mov	rdi, NET_TXBUF + 12
+	mov	al, 0xff
+	mov	ecx, 6
+	rep stosb
+	mov	ecx, 6
+	xor	edx, edx
+1:	mov	al, [r12 + 0x100 + rdx]		/* config: mac */
+	mov	[NET_TXBUF + 18 + rdx], al
+	inc	edx
+	dec	ecx
+	jnz	1b
+	mov	byte ptr [NET_TXBUF + 24], 0x88
+	mov	byte ptr [NET_TXBUF + 25], 0xb5
+	mov	rdi, r15
+	lea	rsi, [rip + opt_netsend]
+	call	find_after
+	mov	rdi, NET_TXBUF + 26
+	test	rax, rax
+	jz	3f
+	mov	rsi, rax
+2:	mov	al, [rsi]
+	cmp	al, ' '
+	jbe	3f
+	mov	[rdi], al
+	inc	rsi
+	inc	rdi
+	jmp	2b
+3:	/* 12 + 14 + at least 46 payload bytes */
+	mov	qword ptr [TXQ_DESC], NET_TXBUF
+	mov	dword ptr [TXQ_DESC + 8], 12 + 14 + 64
+	mov	word ptr [TXQ_DESC + 12], 0
+	mov	word ptr [TXQ_DESC + 14], 0
+	mov	word ptr [TXQ_AVAIL + 4], 0
+	mov	word ptr [TXQ_AVAIL + 2], 1
+	mov	dword ptr [r12 + 0x50], 1
+4:	movzx	eax, word ptr [TXQ_USED + 2]
+	cmp	eax, 1
+	jne	4b
+	lea	rsi, [rip + msg_netsent]
+	call	puts
+5:	movzx	eax, word ptr [RXQ_USED + 2]
+	cmp	eax, 1
+	jne	5b
+	lea	rsi, [rip + msg_netrecv]
+	call	puts
+	mov	byte ptr [NET_RXBUF + 2047], 0
+	mov	rsi, NET_RXBUF + 12 + 14
+	call	puts
+	call	newline
+	jmp	blk_done
+
+net_baddevice:	lea	rsi, [rip + msg_net_baddevice]
+	jmp	blk_fail
+net_nomac:	lea	rsi, [rip + msg_net_nomac]
+	jmp	blk_fail
+
 /* blk_req: one request on queue 0 of the device at r12: edi = type,
  * rsi = sector, edx = data length (at BLK_DATA), ecx = the data
  * descriptor's WRITE flag (2) or 0. Waits for the used ring; returns the
@@ -625,6 +780,12 @@ opt_halt:	.asciz	"hull.halt"
 opt_spin:	.asciz	"hull.spin"
 opt_echo:	.asciz	"hull.echo"
 opt_blk:	.asciz	"hull.blk"
+opt_net:	.asciz	"hull.net"
+opt_netsend:	.asciz	"hull.netsend="
+msg_netsent:	.asciz	"net: sent\n"
+msg_netrecv:	.asciz	"net: recv "
+msg_net_baddevice:	.asciz	"net: bad device id\n"
+msg_net_nomac:	.asciz	"net: no MAC feature\n"
 opt_blkread:	.asciz	"hull.blkread="
 opt_blkwrite:	.asciz	"hull.blkwrite="
 opt_blkid:	.asciz	"hull.blkid"

@@ -264,3 +264,21 @@ fn disk_reaches_the_guest_and_bad_disk_arguments_are_one_line_errors() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option"));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn bad_net_arguments_are_one_line_errors() {
+    kvm!();
+    fails_with(
+        &run(&["--net", "a-tap-name-longer-than-15"]),
+        "1 to 15 bytes",
+    );
+    fails_with(&run(&["--net", "tap0,mac=01:00:5e:00:00:01"]), "multicast");
+    let out = run(&["--net", "tap0,mac=zz"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a MAC that does not parse is bad usage"
+    );
+    let out = run(&["--net", "tap0,speed=10"]);
+    assert_eq!(out.status.code(), Some(2));
+}

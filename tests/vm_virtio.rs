@@ -169,3 +169,167 @@ fn bad_disks_are_refused_before_the_machine_is_made() {
     assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Runs `f` on a thread in a fresh network namespace; `None` (and the test
+/// says it is skipped) where that is not permitted.
+fn in_netns<T: Send + 'static>(test: &str, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let r = std::thread::spawn(move || {
+        // SAFETY: unshare affects only this thread's network namespace.
+        if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(f())
+    })
+    .join()
+    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if std::env::var_os("HULL_REQUIRE_ROOT").is_some() {
+                panic!("{test}: cannot make a network namespace (HULL_REQUIRE_ROOT is set): {e}");
+            }
+            common::skipped(
+                test,
+                &format!("cannot make a network namespace ({e}); run as root"),
+            );
+            None
+        }
+    }
+}
+
+fn sh(cmd: &str) {
+    let ok = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{cmd}");
+}
+
+/// An AF_PACKET socket on `ifname`, with a receive timeout.
+fn packet_socket(ifname: &str) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    let proto = (libc::ETH_P_ALL as u16).to_be() as i32;
+    // SAFETY: plain socket/bind/setsockopt calls on an fd owned here.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto);
+        assert!(fd >= 0, "{}", std::io::Error::last_os_error());
+        let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let name = std::ffi::CString::new(ifname).unwrap();
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = proto as u16;
+        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+        use std::os::fd::AsRawFd;
+        assert_eq!(
+            libc::bind(
+                fd.as_raw_fd(),
+                &sll as *const _ as *const libc::sockaddr,
+                std::mem::size_of::<libc::sockaddr_ll>() as u32
+            ),
+            0
+        );
+        let tv = libc::timeval {
+            tv_sec: 30,
+            tv_usec: 0,
+        };
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            &tv as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        fd
+    }
+}
+
+#[test]
+fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() {
+    let test = "a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed";
+    let Some(kvm) = kvm_or_skip(test) else {
+        return;
+    };
+    in_netns(test, move || {
+        use std::os::fd::AsRawFd;
+        // No IPv6 chatter from the host side into the guest's one buffer.
+        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").ok();
+        let mac: hull::name::MacAddr = "02:00:00:aa:bb:01".parse().unwrap();
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.cmdline = "console=ttyS0 hull.net hull.netsend=ping-from-guest".into();
+        spec.nics = vec![hull::vm::NicSpec::new("hulltap0").mac(mac)];
+        let log = Captured::default();
+        let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+        sh("ip link set hulltap0 up");
+        let sock = packet_socket("hulltap0");
+        std::thread::scope(|s| {
+            let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
+            // The guest's frame, as the host sees it on the tap.
+            let mut buf = [0u8; 2048];
+            let frame = loop {
+                // SAFETY: receiving into `buf`, writable for its length.
+                let n =
+                    unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                assert!(
+                    n > 0,
+                    "no frame from the guest: {} ({})",
+                    std::io::Error::last_os_error(),
+                    log.text()
+                );
+                let f = &buf[..n as usize];
+                if f.len() >= 14 && f[12..14] == [0x88, 0xb5] {
+                    break f.to_vec();
+                }
+            };
+            assert_eq!(&frame[0..6], &[0xff; 6], "broadcast");
+            assert_eq!(&frame[6..12], &mac.0, "from the NIC's MAC");
+            assert!(frame[14..].starts_with(b"ping-from-guest"), "{frame:?}");
+            // A frame for the guest.
+            let mut reply = [0u8; 60];
+            reply[0..6].copy_from_slice(&mac.0);
+            reply[6..12].copy_from_slice(&[0x02, 0, 0, 0xaa, 0xbb, 0x02]);
+            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
+            reply[14..28].copy_from_slice(b"pong-from-test");
+            // SAFETY: sending `reply` on the bound packet socket.
+            let n = unsafe { libc::send(sock.as_raw_fd(), reply.as_ptr().cast(), reply.len(), 0) };
+            assert_eq!(n, 60, "{}", std::io::Error::last_os_error());
+            assert_eq!(
+                run.join().unwrap().unwrap(),
+                Outcome::Reset,
+                "{}",
+                log.text()
+            );
+        });
+        let text = log.text();
+        assert!(
+            text.contains("net: sent\nnet: recv pong-from-test\n"),
+            "{text}"
+        );
+    });
+}
+
+#[test]
+fn bad_nics_are_refused_with_a_reason() {
+    let Some(kvm) = kvm_or_skip("bad_nics") else {
+        return;
+    };
+    let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+    for (nic, want) in [
+        (
+            hull::vm::NicSpec::new("a-tap-name-longer-than-15"),
+            "1 to 15 bytes",
+        ),
+        (hull::vm::NicSpec::new("bad/name"), "no '/'"),
+        (
+            hull::vm::NicSpec::new("tap9").mac("01:00:5e:00:00:01".parse().unwrap()),
+            "multicast",
+        ),
+    ] {
+        spec.nics = vec![nic];
+        let e = Machine::boot(&kvm, &spec, Box::new(std::io::sink())).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+        assert!(e.to_string().contains(want), "{e}");
+    }
+}

@@ -2,6 +2,7 @@
 //! (rust-vmm `vm-superio`) and the i8042's reset line.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vm_superio::serial::NoEvents;
@@ -45,6 +46,9 @@ pub(crate) enum DeviceEvent {
 
 type Uart = Serial<IrqTrigger, NoEvents, Box<dyn Write + Send>>;
 
+/// A device's input loop (see [`Devices::input_loops`]).
+pub(crate) type InputLoop<'a> = Box<dyn Fn(&AtomicBool) + Send + Sync + 'a>;
+
 fn lock(serial: &Mutex<Uart>) -> std::sync::MutexGuard<'_, Uart> {
     serial.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -54,7 +58,7 @@ pub(crate) struct Devices {
     serial: Arc<Mutex<Uart>>,
     vm: Arc<VmInner>,
     /// (window base, interrupt line, transport), sorted by base.
-    virtio: Vec<(u64, u32, Mutex<MmioTransport>)>,
+    virtio: Vec<(u64, u32, Arc<Mutex<MmioTransport>>)>,
 }
 
 /// The input side of a machine's serial console (COM1): what is written
@@ -126,12 +130,12 @@ impl Devices {
             vm: vm.clone(),
             virtio: virtio
                 .into_iter()
-                .map(|(b, i, t)| (b, i, Mutex::new(t)))
+                .map(|(b, i, t)| (b, i, Arc::new(Mutex::new(t))))
                 .collect(),
         }
     }
 
-    fn window(&self, addr: u64) -> Option<(u64, u32, &Mutex<MmioTransport>)> {
+    fn window(&self, addr: u64) -> Option<(u64, u32, &Arc<Mutex<MmioTransport>>)> {
         self.virtio
             .iter()
             .find(|(base, _, _)| (*base..*base + WINDOW).contains(&addr))
@@ -159,11 +163,53 @@ impl Devices {
             t.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .write(addr - base, data, &self.vm.memory);
-        if raise && self.vm.irqchip {
+        if raise {
+            self.raise(irq);
+        }
+        true
+    }
+
+    fn raise(&self, irq: u32) {
+        if self.vm.irqchip {
             let _ = irq_line(&self.vm, irq, true);
             let _ = irq_line(&self.vm, irq, false);
         }
-        true
+    }
+
+    /// One loop per device that has input of its own, to run on a thread
+    /// of its own until `stop`: when its fd is readable (or every 50 ms),
+    /// the input goes to the guest and the device's line is raised.
+    pub(crate) fn input_loops(&self) -> Vec<InputLoop<'_>> {
+        let mut out: Vec<InputLoop<'_>> = Vec::new();
+        for (_, irq, t) in &self.virtio {
+            let Some(fd) = t.lock().unwrap_or_else(|p| p.into_inner()).input_fd() else {
+                continue;
+            };
+            let (irq, t) = (*irq, t.clone());
+            out.push(Box::new(move |stop: &AtomicBool| {
+                while !stop.load(Ordering::Relaxed) {
+                    let mut p = libc::pollfd {
+                        fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd; the fd stays open while the
+                    // transport (held by this closure) lives.
+                    let ready = unsafe { libc::poll(&mut p, 1, 50) } > 0;
+                    let used = t
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .input(&self.vm.memory);
+                    if used {
+                        self.raise(irq);
+                    } else if ready {
+                        // The input waits for the guest to post buffers.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                }
+            }));
+        }
+        out
     }
 
     fn serial(&self) -> std::sync::MutexGuard<'_, Uart> {

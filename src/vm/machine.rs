@@ -11,6 +11,7 @@ use super::devices::{ConsoleInput, DeviceEvent, Devices};
 use super::kvm::{Cap, Kvm};
 use super::vcpu::{Fpu, MpState, Vcpu, VcpuExit};
 use super::virtio::block::{Block, DiskSpec};
+use super::virtio::net::{Net, NicSpec};
 use super::virtio::{Layout, MmioTransport};
 use super::vm::{Vm, VmBuilder};
 use super::x86;
@@ -48,6 +49,8 @@ pub struct BootSpec {
     /// virtio-blk disks, announced on the command line in this order
     /// (Linux names them vda, vdb, ...).
     pub disks: Vec<DiskSpec>,
+    /// virtio-net NICs, each on a tap, announced after the disks.
+    pub nics: Vec<NicSpec>,
 }
 
 impl BootSpec {
@@ -62,6 +65,7 @@ impl BootSpec {
             vcpus: 1,
             irqchip: None,
             disks: Vec::new(),
+            nics: Vec::new(),
         }
     }
 
@@ -188,12 +192,21 @@ impl Machine {
         let mut layout = Layout::default();
         let mut virtio = Vec::new();
         let mut cmdline = spec.cmdline.clone();
+        let mut devices: Vec<(String, Box<dyn super::virtio::VirtioDevice>)> = Vec::new();
         for disk in &spec.disks {
-            let block = Block::open(disk)?;
+            devices.push((
+                disk.path.display().to_string(),
+                Box::new(Block::open(disk)?),
+            ));
+        }
+        for nic in &spec.nics {
+            devices.push((format!("tap {}", nic.tap), Box::new(Net::open(nic)?)));
+        }
+        for (what, device) in devices {
             let (base, irq) = layout.allocate().ok_or_else(|| {
                 Error::new(
                     Op::SetupDevice,
-                    disk.path.display().to_string(),
+                    what,
                     ErrorKind::InvalidArgument(format!(
                         "at most {} virtio devices",
                         super::virtio::IRQS.len()
@@ -204,7 +217,7 @@ impl Machine {
                 cmdline.push(' ');
             }
             cmdline.push_str(&super::virtio::cmdline_word(base, irq));
-            virtio.push((base, irq, MmioTransport::new(Box::new(block))));
+            virtio.push((base, irq, MmioTransport::new(device)));
         }
         if !virtio.is_empty() && !irqchip {
             return Err(Error::new(
@@ -273,8 +286,8 @@ impl Machine {
         self.devices.console_input()
     }
 
-    /// Each virtio device's register window and interrupt line, in the
-    /// order of [`BootSpec::disks`].
+    /// Each virtio device's register window and interrupt line: the disks
+    /// in the order of [`BootSpec::disks`], then the NICs.
     pub fn virtio_devices(&self) -> &[(u64, u32)] {
         &self.windows
     }
@@ -346,7 +359,20 @@ impl Machine {
         let devices = &self.devices;
         let (tx, rx) = mpsc::channel::<Result<Outcome>>();
         let started = Instant::now();
+        let inputs_stop = std::sync::atomic::AtomicBool::new(false);
+        let loops = devices.input_loops();
         let result = std::thread::scope(|s| {
+            for (i, input) in loops.iter().enumerate() {
+                let stop = &inputs_stop;
+                let spawned = std::thread::Builder::new()
+                    .name(format!("virtio-input{i}"))
+                    .spawn_scoped(s, move || input(stop))
+                    .map_err(|e| Error::os(Op::RunMachine, "device thread", e));
+                if let Err(e) = spawned {
+                    inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
+            }
             for vcpu in vcpus {
                 let tx = tx.clone();
                 let spawned = std::thread::Builder::new()
@@ -363,6 +389,7 @@ impl Machine {
                     for st in &stoppers {
                         st.stop();
                     }
+                    inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
                     return Err(e);
                 }
             }
@@ -399,6 +426,7 @@ impl Machine {
             for st in &stoppers {
                 st.stop();
             }
+            inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
             r
         });
         self.devices.flush();

@@ -79,6 +79,7 @@ pub use vcpu::{
     kick_signal, DTable, Fpu, MpState, Regs, Segment, Sregs, Vcpu, VcpuExit, VcpuStopper,
 };
 pub use virtio::block::DiskSpec;
+pub use virtio::net::NicSpec;
 pub use vm::{ram_ranges, Vm, VmBuilder, MAX_MEMORY};
 
 /// hull's boot-protocol test kernel, a flat bzImage built from

@@ -8,10 +8,10 @@
 //! `virtio_mmio.device=<size>@<base>:<irq>` form, as Firecracker does.
 //!
 //! The guest's register accesses reach [`MmioTransport`] as MMIO exits. A
-//! queue notification is served on the vCPU thread that wrote it; a used
-//! buffer raises the device's interrupt line through the in-kernel
-//! irqchip (not yet: ioeventfd, irqfd, a thread per device; see the
-//! README).
+//! queue notification is served on the vCPU thread that wrote it; a device
+//! with input of its own (a NIC's tap) is watched on its own thread while
+//! the machine runs; a used buffer raises the device's interrupt line
+//! through the in-kernel irqchip. (Not yet: ioeventfd and irqfd.)
 //!
 //! A driver that breaks the rules (a feature it was not offered, a queue
 //! larger than the maximum or not a power of two, rings outside guest
@@ -20,6 +20,7 @@
 //! panic.
 
 pub mod block;
+pub mod net;
 
 use virtio_bindings::virtio_config::{
     VIRTIO_CONFIG_S_ACKNOWLEDGE, VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_DRIVER_OK,
@@ -85,6 +86,15 @@ pub trait VirtioDevice: Send {
     /// Serves what the driver made available on queue `index`; returns
     /// whether anything was used (so the driver is to be interrupted).
     fn process_queue(&mut self, index: usize, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool;
+    /// A file descriptor that becomes readable when the device has input
+    /// for the guest (a tap), watched on the device's own thread.
+    fn input_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+    /// Moves input to the guest; returns whether a buffer was used.
+    fn input(&mut self, _queues: &mut [Queue], _memory: &GuestMemoryMmap) -> bool {
+        false
+    }
 }
 
 /// Where each device's window and interrupt line go.
@@ -281,6 +291,23 @@ impl MmioTransport {
             R_INTERRUPT_ACK => self.interrupt_status &= !v,
             R_STATUS => self.set_status(v),
             _ => {}
+        }
+        false
+    }
+
+    /// The device's input fd, if it has one.
+    pub fn input_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.device.input_fd()
+    }
+
+    /// Moves the device's input to the guest once the driver is ready;
+    /// returns whether the interrupt line is to be raised.
+    pub fn input(&mut self, memory: &GuestMemoryMmap) -> bool {
+        let ready = self.status & VIRTIO_CONFIG_S_DRIVER_OK != 0
+            && self.status & VIRTIO_CONFIG_S_NEEDS_RESET == 0;
+        if ready && self.device.input(&mut self.queues, memory) {
+            self.interrupt_status |= INT_USED_BUFFER;
+            return true;
         }
         false
     }

@@ -1,0 +1,319 @@
+//! virtio-net (virtio 1.1, 5.1) backed by a tap device that hull creates
+//! through `/dev/net/tun` (`IFF_TAP | IFF_NO_PI | IFF_VNET_HDR`, with the
+//! 12-byte `virtio_net_hdr_v1`, so the header passes between guest and tap
+//! unchanged). The caller names the tap and may put it on a bridge or
+//! etherstub; the MAC is the caller's (or a random local one).
+//!
+//! Queue 0 receives, queue 1 transmits. A transmitted chain's readable
+//! bytes (header and frame) are written to the tap as one packet; a packet
+//! read from the tap waits until the guest has posted a receive buffer,
+//! then fills it (`num_buffers` = 1). A chain too short for the header, or
+//! a frame larger than the buffer, is dropped and counted, never a panic.
+//! The tap is read on its own thread while the machine runs.
+
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use virtio_bindings::virtio_ids::VIRTIO_ID_NET;
+use virtio_bindings::virtio_net::VIRTIO_NET_F_MAC;
+use virtio_queue::desc::split::Descriptor;
+use virtio_queue::{Queue, QueueT};
+use vm_memory::{Bytes, GuestMemoryMmap};
+
+use super::VirtioDevice;
+use crate::error::{Error, ErrorKind, Op, Result};
+use crate::name::MacAddr;
+
+/// Each queue's size.
+pub const QUEUE_SIZE: u16 = 256;
+/// `sizeof(struct virtio_net_hdr_v1)`.
+pub const HDR_LEN: usize = 12;
+/// The largest packet handled: header and a 64 KiB frame.
+pub const MAX_PACKET: usize = HDR_LEN + 65_550;
+
+const RX: usize = 0;
+const TX: usize = 1;
+
+/// A NIC to give a machine.
+///
+/// ```
+/// let nic = hull::vm::NicSpec::new("tap-web01").mac("02:00:00:00:00:01".parse()?);
+/// assert_eq!(nic.tap, "tap-web01");
+/// # Ok::<(), hull::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NicSpec {
+    /// The tap device's name (made if missing; at most 15 bytes).
+    pub tap: String,
+    /// The guest's MAC (`None`: a random locally administered one).
+    pub mac: Option<MacAddr>,
+}
+
+impl NicSpec {
+    /// A NIC on tap `tap` with a random MAC.
+    pub fn new(tap: &str) -> NicSpec {
+        NicSpec {
+            tap: tap.to_string(),
+            mac: None,
+        }
+    }
+
+    /// The same NIC with this MAC.
+    pub fn mac(mut self, mac: MacAddr) -> NicSpec {
+        self.mac = Some(mac);
+        self
+    }
+}
+
+/// A virtio-net device over a tap.
+pub struct Net {
+    tap: OwnedFd,
+    name: String,
+    mac: [u8; 6],
+    pending: Option<Vec<u8>>,
+    /// Chains or packets dropped as malformed or too large.
+    pub dropped: u64,
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Net")
+            .field("tap", &self.name)
+            .field("mac", &MacAddr(self.mac))
+            .finish()
+    }
+}
+
+impl Net {
+    /// Opens (or makes) the tap and sets it up for virtio headers.
+    pub fn open(spec: &NicSpec) -> Result<Net> {
+        let name = &spec.tap;
+        let invalid = |why: &str| {
+            Error::new(
+                Op::SetupDevice,
+                format!("tap {name}"),
+                ErrorKind::InvalidArgument(why.into()),
+            )
+        };
+        if name.is_empty() || name.len() > 15 {
+            return Err(invalid("a tap name is 1 to 15 bytes"));
+        }
+        if name
+            .bytes()
+            .any(|b| b == b'/' || b == 0 || b.is_ascii_whitespace())
+        {
+            return Err(invalid("a tap name has no '/', NUL or space"));
+        }
+        let mac = spec.mac.unwrap_or_else(MacAddr::random);
+        if !mac.is_unicast() {
+            return Err(invalid("the NIC's MAC is a multicast address"));
+        }
+        let tap = open_tap(name)?;
+        Ok(Net {
+            tap,
+            name: name.clone(),
+            mac: mac.0,
+            pending: None,
+            dropped: 0,
+        })
+    }
+
+    /// The guest's MAC.
+    pub fn mac_addr(&self) -> MacAddr {
+        MacAddr(self.mac)
+    }
+
+    fn transmit(&mut self, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool {
+        let mut used = false;
+        let mut packet = Vec::with_capacity(MAX_PACKET);
+        while let Some(chain) = queue.pop_descriptor_chain(memory) {
+            let head = chain.head_index();
+            packet.clear();
+            let mut ok = true;
+            for d in chain.collect::<Vec<Descriptor>>() {
+                let n = d.len() as usize;
+                if d.is_write_only() || packet.len() + n > MAX_PACKET {
+                    ok = false;
+                    break;
+                }
+                let at = packet.len();
+                packet.resize(at + n, 0);
+                if memory.read_slice(&mut packet[at..], d.addr()).is_err() {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok && packet.len() > HDR_LEN {
+                // SAFETY: writing `packet` (initialised bytes) to our tap fd.
+                let n = unsafe {
+                    libc::write(self.tap.as_raw_fd(), packet.as_ptr().cast(), packet.len())
+                };
+                if n < 0 {
+                    self.dropped += 1;
+                }
+            } else {
+                self.dropped += 1;
+            }
+            if queue.add_used(memory, head, 0).is_err() {
+                break;
+            }
+            used = true;
+        }
+        used
+    }
+
+    /// Reads a packet from the tap if none is waiting; then fills a posted
+    /// receive buffer with it. Whether a buffer was used.
+    fn receive(&mut self, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool {
+        if self.pending.is_none() {
+            let mut buf = vec![0u8; MAX_PACKET];
+            // SAFETY: reading into `buf`, writable for its length, from our
+            // non-blocking tap fd.
+            let n = unsafe { libc::read(self.tap.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= HDR_LEN as isize {
+                return false;
+            }
+            buf.truncate(n as usize);
+            // One buffer holds the whole packet (no MRG_RXBUF).
+            buf[10..12].copy_from_slice(&1u16.to_le_bytes());
+            self.pending = Some(buf);
+        }
+        let Some(chain) = queue.pop_descriptor_chain(memory) else {
+            return false;
+        };
+        let head = chain.head_index();
+        let packet = self.pending.take().expect("checked above");
+        let descs: Vec<Descriptor> = chain.collect();
+        let room: u64 = descs
+            .iter()
+            .filter(|d| d.is_write_only())
+            .map(|d| d.len() as u64)
+            .sum();
+        let mut written = 0usize;
+        if descs.iter().all(|d| d.is_write_only()) && room >= packet.len() as u64 {
+            for d in &descs {
+                let n = (d.len() as usize).min(packet.len() - written);
+                if n == 0 {
+                    break;
+                }
+                if memory
+                    .write_slice(&packet[written..written + n], d.addr())
+                    .is_err()
+                {
+                    written = 0;
+                    break;
+                }
+                written += n;
+            }
+        }
+        if written == 0 {
+            self.dropped += 1;
+        }
+        queue.add_used(memory, head, written as u32).is_ok()
+    }
+}
+
+impl VirtioDevice for Net {
+    fn device_type(&self) -> u32 {
+        VIRTIO_ID_NET
+    }
+
+    fn features(&self) -> u64 {
+        1 << VIRTIO_NET_F_MAC
+    }
+
+    fn queue_max_sizes(&self) -> &[u16] {
+        &[QUEUE_SIZE, QUEUE_SIZE]
+    }
+
+    fn read_config(&self, offset: u64, data: &mut [u8]) {
+        // struct virtio_net_config: mac[6] first.
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = offset
+                .checked_add(i as u64)
+                .and_then(|o| self.mac.get(o as usize))
+                .copied()
+                .unwrap_or(0);
+        }
+    }
+
+    fn process_queue(&mut self, index: usize, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool {
+        match index {
+            TX => self.transmit(queue, memory),
+            RX => {
+                let mut used = false;
+                while self.receive(queue, memory) {
+                    used = true;
+                }
+                used
+            }
+            _ => false,
+        }
+    }
+
+    fn input_fd(&self) -> Option<RawFd> {
+        Some(self.tap.as_raw_fd())
+    }
+
+    fn input(&mut self, queues: &mut [Queue], memory: &GuestMemoryMmap) -> bool {
+        let Some(rx) = queues.get_mut(RX) else {
+            return false;
+        };
+        if !rx.ready() {
+            return false;
+        }
+        let mut used = false;
+        while self.receive(rx, memory) {
+            used = true;
+        }
+        used
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn open_tap(name: &str) -> Result<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let object = format!("tap {name}");
+    let os = |e: std::io::Error| Error::os(Op::SetupDevice, &object, e);
+    // SAFETY: opening a device node; the fd is owned below.
+    let fd = unsafe {
+        libc::open(
+            c"/dev/net/tun".as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        let mut err = os(e);
+        if err.errno() == Some(libc::ENOENT) {
+            err.kind = ErrorKind::Unsupported("tap devices (/dev/net/tun is missing)");
+        }
+        return Err(err);
+    }
+    // SAFETY: `fd` was just opened and is owned from here on.
+    let tap = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero is a valid ifreq.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as i16;
+    // SAFETY: TUNSETIFF reads and writes an ifreq, which `ifr` is.
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETIFF, &mut ifr) } < 0 {
+        return Err(os(std::io::Error::last_os_error()));
+    }
+    let size: libc::c_int = HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads an int.
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size) } < 0 {
+        return Err(os(std::io::Error::last_os_error()));
+    }
+    Ok(tap)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_tap(name: &str) -> Result<OwnedFd> {
+    Err(Error::new(
+        Op::SetupDevice,
+        format!("tap {name}"),
+        ErrorKind::Unsupported("tap devices on this platform"),
+    ))
+}
