@@ -238,6 +238,10 @@ fn series(c: &mut Criterion, example: &std::path::Path, same_parent: bool) {
     }
     g.finish();
     let tot = totals.lock().unwrap();
+    // A group filtered out on the command line measured nothing.
+    if tot.is_empty() {
+        return;
+    }
     let per = |side, count| {
         let (t, n): (Duration, u64) = tot[&(side, count)];
         t.as_secs_f64() * 1e3 / n.max(1) as f64

@@ -24,7 +24,10 @@
  * as Linux's virtio_mmio driver does, negotiates VERSION_1, prints
  * "blk: capacity=0x...", then, as asked:
  *   hull.blkread=N      reads sectors 0..N and prints "blk: read status=0x..
- *                       fnv1a=0x.." (FNV-1a 32 of the N * 512 bytes)
+ *                       fnv1a=0x.." (FNV-1a 32 of the N * 512 bytes; with
+ *                       hull.blknosum the checksum is skipped, and with
+ *                       hull.blkagain the read is done twice, for the
+ *                       benchmark)
  *   hull.blkwrite=S:P   writes sector S filled with byte P (both decimal)
  *                       and prints "blk: write status=0x.."
  *   hull.blkid          prints "blk: id=<serial>" (GET_ID)
@@ -350,8 +353,9 @@ do_blk:
 	call	hex8
 	call	newline
 1:
-	/* hull.blkread=N */
-	mov	rdi, r15
+	/* hull.blkread=N (twice with hull.blkagain) */
+	xor	r10d, r10d
+6:	mov	rdi, r15
 	lea	rsi, [rip + opt_blkread]
 	call	find_after
 	test	rax, rax
@@ -372,7 +376,13 @@ do_blk:
 	call	hex8
 	lea	rsi, [rip + msg_fnv]
 	call	puts
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blknosum]
+	call	contains
+	mov	r8d, eax
 	mov	eax, 0x811c9dc5
+	test	r8d, r8d
+	jnz	4f				/* hull.blknosum: no checksum */
 	mov	rsi, BLK_DATA
 	mov	rcx, r14
 	shl	rcx, 9
@@ -386,6 +396,15 @@ do_blk:
 	jnz	3b
 4:	call	hex32
 	call	newline
+	test	r10d, r10d
+	jnz	2f
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkagain]
+	call	contains
+	test	eax, eax
+	jz	2f
+	mov	r10d, 1
+	jmp	6b
 2:
 	/* hull.blkid */
 	mov	rdi, r15
@@ -789,6 +808,8 @@ msg_net_nomac:	.asciz	"net: no MAC feature\n"
 opt_blkread:	.asciz	"hull.blkread="
 opt_blkwrite:	.asciz	"hull.blkwrite="
 opt_blkid:	.asciz	"hull.blkid"
+opt_blknosum:	.asciz	"hull.blknosum"
+opt_blkagain:	.asciz	"hull.blkagain"
 opt_blkbadq:	.asciz	"hull.blkbadq"
 opt_vdev:	.asciz	"virtio_mmio.device="
 str_at0x:	.asciz	"@0x"
