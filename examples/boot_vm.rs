@@ -4,8 +4,11 @@
 //! boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB]
 //!         [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]
 //!         [--console-in] [--disk PATH[,ro][,serial=ID]]...
-//!         [--net TAP[,mac=MAC]]...
+//!         [--net TAP[,mac=MAC]]... [--confine]
 //! ```
+//!
+//! `--confine` runs the vCPU and device threads under hull's VMM seccomp
+//! filter (`hull::vm::confine`).
 //!
 //! Each `--disk` is a virtio-blk disk backed by a file or block device,
 //! announced on the command line (`virtio_mmio.device=...`; Linux names
@@ -31,7 +34,7 @@ use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
 const USAGE: &str =
     "usage: boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB] \
 [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in] \
-[--disk PATH[,ro][,serial=ID]]... [--net TAP[,mac=MAC]]...";
+[--disk PATH[,ro][,serial=ID]]... [--net TAP[,mac=MAC]]... [--confine]";
 
 struct Args {
     kernel: Option<String>,
@@ -45,6 +48,7 @@ struct Args {
     console_in: bool,
     disks: Vec<hull::vm::DiskSpec>,
     nics: Vec<hull::vm::NicSpec>,
+    confine: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -60,6 +64,7 @@ fn parse() -> Result<Args, String> {
         console_in: false,
         disks: Vec::new(),
         nics: Vec::new(),
+        confine: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +74,10 @@ fn parse() -> Result<Args, String> {
         }
         if flag == "--console-in" {
             a.console_in = true;
+            continue;
+        }
+        if flag == "--confine" {
+            a.confine = true;
             continue;
         }
         if flag == "-h" || flag == "--help" {
@@ -192,6 +201,7 @@ fn run(args: &Args) -> Result<(), String> {
     spec.irqchip = args.irqchip;
     spec.disks = args.disks.clone();
     spec.nics = args.nics.clone();
+    spec.confine = args.confine;
 
     let kvm = Kvm::open_path(&args.kvm).map_err(|e| e.to_string())?;
     let mut machine = Machine::boot(&kvm, &spec, Box::new(Console)).map_err(|e| e.to_string())?;

@@ -260,6 +260,8 @@ fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() 
         spec.memory_mib = 64;
         spec.cmdline = "console=ttyS0 hull.net hull.netsend=ping-from-guest".into();
         spec.nics = vec![hull::vm::NicSpec::new("hulltap0").mac(mac)];
+        // The NIC's receive thread and the vCPU confined, as in production.
+        spec.confine = true;
         let log = Captured::default();
         let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
         sh("ip link set hulltap0 up");
@@ -332,4 +334,69 @@ fn bad_nics_are_refused_with_a_reason() {
         assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
         assert!(e.to_string().contains(want), "{e}");
     }
+}
+
+/// A console that, the first time the guest writes to it, tries what a
+/// hostile guest that took over the VMM's thread would: open a file.
+#[derive(Clone, Default)]
+struct Probe {
+    log: Captured,
+    opened: std::sync::Arc<std::sync::Mutex<Option<std::io::ErrorKind>>>,
+    tried: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl std::io::Write for Probe {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.tried.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let r = std::fs::File::open("/proc/self/status");
+            *self.opened.lock().unwrap() = r.err().map(|e| e.kind());
+        }
+        self.log.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_confined_machine_runs_its_devices_but_its_threads_cannot_open_files() {
+    let Some(kvm) = kvm_or_skip("a_confined_machine") else {
+        return;
+    };
+    let dir = tempdir("virtio");
+    let (path, data) = image(&dir, "disk.img", 64 * 1024, 9);
+    for confine in [false, true] {
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.cmdline = "console=ttyS0 hull.blk hull.blkread=16".into();
+        spec.disks = vec![DiskSpec::new(&path)];
+        spec.confine = confine;
+        let probe = Probe::default();
+        let mut m = Machine::boot(&kvm, &spec, Box::new(probe.clone())).unwrap();
+        assert_eq!(
+            m.run(Some(Duration::from_secs(60))).unwrap(),
+            Outcome::Reset,
+            "{}",
+            probe.log.text()
+        );
+        let want = fnv1a32(&data[..16 * 512]);
+        assert!(
+            probe.log.text().contains(&format!("fnv1a=0x{want:08x}")),
+            "confine={confine}: {}",
+            probe.log.text()
+        );
+        let opened = *probe.opened.lock().unwrap();
+        if confine {
+            assert_eq!(
+                opened,
+                Some(std::io::ErrorKind::PermissionDenied),
+                "the vCPU thread opened a file"
+            );
+        } else {
+            assert_eq!(opened, None, "unconfined, the open works");
+        }
+    }
+    // The caller's own thread is not confined.
+    assert!(std::fs::File::open("/proc/self/status").is_ok());
+    std::fs::remove_dir_all(dir).ok();
 }

@@ -51,6 +51,9 @@ pub struct BootSpec {
     pub disks: Vec<DiskSpec>,
     /// virtio-net NICs, each on a tap, announced after the disks.
     pub nics: Vec<NicSpec>,
+    /// Confine the threads [`Machine::run`] starts with a seccomp filter
+    /// (see [`confine`](super::confine)): off by default.
+    pub confine: bool,
 }
 
 impl BootSpec {
@@ -66,6 +69,7 @@ impl BootSpec {
             irqchip: None,
             disks: Vec::new(),
             nics: Vec::new(),
+            confine: false,
         }
     }
 
@@ -145,6 +149,7 @@ pub struct Machine {
     devices: Devices,
     layout: BootLayout,
     windows: Vec<(u64, u32)>,
+    filter: Option<super::confine::Filter>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -271,12 +276,24 @@ impl Machine {
         regs.rbp = x86::BOOT_STACK;
         regs.rflags = 0x2;
         bsp.set_regs(&regs)?;
+        let filter = if spec.confine {
+            let r = vm.inner().flavor.requests();
+            Some(super::confine::Filter::new(&[
+                r.run,
+                r.get_regs,
+                r.get_mp_state,
+                r.irq_line,
+            ])?)
+        } else {
+            None
+        };
         let devices = Devices::new(vm.inner(), console, virtio);
         Ok(Machine {
             vm,
             devices,
             layout: boot_layout,
             windows,
+            filter,
         })
     }
 
@@ -361,12 +378,18 @@ impl Machine {
         let started = Instant::now();
         let inputs_stop = std::sync::atomic::AtomicBool::new(false);
         let loops = devices.input_loops();
+        let filter = self.filter.as_ref();
         let result = std::thread::scope(|s| {
             for (i, input) in loops.iter().enumerate() {
                 let stop = &inputs_stop;
                 let spawned = std::thread::Builder::new()
                     .name(format!("virtio-input{i}"))
-                    .spawn_scoped(s, move || input(stop))
+                    .spawn_scoped(s, move || {
+                        // A thread that cannot be confined does not run.
+                        if filter.is_none_or(|f| f.apply().is_ok()) {
+                            input(stop)
+                        }
+                    })
                     .map_err(|e| Error::os(Op::RunMachine, "device thread", e));
                 if let Err(e) = spawned {
                     inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -378,6 +401,10 @@ impl Machine {
                 let spawned = std::thread::Builder::new()
                     .name(format!("vcpu{}", vcpu.index()))
                     .spawn_scoped(s, move || {
+                        if let Some(Err(e)) = filter.map(|f| f.apply()) {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
                         if let Some(r) = vcpu_loop(vcpu, devices, irqchip) {
                             let _ = tx.send(r);
                         }

@@ -59,6 +59,7 @@
 //! real-time signal), for which hull installs an empty handler.
 
 mod boot;
+pub mod confine;
 mod devices;
 mod kvm;
 mod machine;
