@@ -400,3 +400,35 @@ fn a_confined_machine_runs_its_devices_but_its_threads_cannot_open_files() {
     assert!(std::fs::File::open("/proc/self/status").is_ok());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn queue_notifications_make_no_exit_where_kvm_has_ioeventfd_and_work_either_way() {
+    let Some(kvm) = kvm_or_skip("queue_notifications") else {
+        return;
+    };
+    if !kvm.has(hull::vm::Cap::Ioeventfd) || !kvm.has(hull::vm::Cap::Irqfd) {
+        common::skipped("queue_notifications", "this KVM has no ioeventfd/irqfd");
+        return;
+    }
+    let dir = tempdir("virtio");
+    let (path, data) = image(&dir, "disk.img", 64 * 1024, 13);
+    for (eventfds, exits) in [(Some(true), 0), (Some(false), 2)] {
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.cmdline = "console=ttyS0 hull.blk hull.blkread=8 hull.blkid".into();
+        spec.disks = vec![DiskSpec::new(&path).serial("evt")];
+        spec.eventfds = eventfds;
+        let log = Captured::default();
+        let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+        assert_eq!(
+            m.run(Some(Duration::from_secs(60))).unwrap(),
+            Outcome::Reset
+        );
+        let text = log.text();
+        let want = fnv1a32(&data[..8 * 512]);
+        assert!(text.contains(&format!("fnv1a=0x{want:08x}")), "{text}");
+        assert!(text.contains("blk: id=evt\n"), "{text}");
+        assert_eq!(m.notify_exits(), exits, "eventfds {eventfds:?}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -2,14 +2,19 @@
 //! (rust-vmm `vm-superio`) and the i8042's reset line.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vm_superio::serial::NoEvents;
 use vm_superio::{Serial, Trigger};
 
-use super::virtio::{MmioTransport, WINDOW};
-use super::vm::{irq_line, VmInner};
+use super::virtio::{MmioTransport, NOTIFY_OFFSET, WINDOW};
+
+fn lock_t(t: &Mutex<MmioTransport>) -> std::sync::MutexGuard<'_, MmioTransport> {
+    t.lock().unwrap_or_else(|p| p.into_inner())
+}
+use super::vm::{eventfd, irq_line, register_ioeventfd, register_irqfd, VmInner};
 use crate::error::Error;
 
 /// COM1's first port.
@@ -46,7 +51,7 @@ pub(crate) enum DeviceEvent {
 
 type Uart = Serial<IrqTrigger, NoEvents, Box<dyn Write + Send>>;
 
-/// A device's input loop (see [`Devices::input_loops`]).
+/// A device's loop (see [`Devices::device_loops`]).
 pub(crate) type InputLoop<'a> = Box<dyn Fn(&AtomicBool) + Send + Sync + 'a>;
 
 fn lock(serial: &Mutex<Uart>) -> std::sync::MutexGuard<'_, Uart> {
@@ -57,8 +62,8 @@ fn lock(serial: &Mutex<Uart>) -> std::sync::MutexGuard<'_, Uart> {
 pub(crate) struct Devices {
     serial: Arc<Mutex<Uart>>,
     vm: Arc<VmInner>,
-    /// (window base, interrupt line, transport), sorted by base.
-    virtio: Vec<(u64, u32, Arc<Mutex<MmioTransport>>)>,
+    virtio: Vec<Slot>,
+    notify_exits: AtomicU64,
 }
 
 /// The input side of a machine's serial console (COM1): what is written
@@ -118,93 +123,170 @@ impl Write for ConsoleInput {
     }
 }
 
+/// One virtio device: its window, line, transport, and (where KVM has
+/// them) the eventfds KVM signals for its queue notifications and the one
+/// that raises its line.
+struct Slot {
+    base: u64,
+    irq: u32,
+    transport: Arc<Mutex<MmioTransport>>,
+    /// One per queue, signalled by KVM_IOEVENTFD on a write of the queue's
+    /// index to QueueNotify.
+    notify: Vec<OwnedFd>,
+    /// KVM_IRQFD: a write raises `irq`.
+    irqfd: Option<OwnedFd>,
+}
+
 impl Devices {
+    /// The devices; with `eventfds`, each virtio queue's notification is
+    /// an ioeventfd and each device's interrupt an irqfd, so neither goes
+    /// through a vCPU exit to the VMM.
     pub(crate) fn new(
         vm: &Arc<VmInner>,
         console: Box<dyn Write + Send>,
         virtio: Vec<(u64, u32, MmioTransport)>,
-    ) -> Devices {
+        eventfds: bool,
+    ) -> crate::error::Result<Devices> {
         let trigger = IrqTrigger(vm.irqchip.then(|| vm.clone()));
-        Devices {
+        let mut slots = Vec::new();
+        for (base, irq, transport) in virtio {
+            let (mut notify, mut irqfd) = (Vec::new(), None);
+            if eventfds {
+                let fd = eventfd()?;
+                register_irqfd(vm, fd.as_raw_fd(), irq)?;
+                irqfd = Some(fd);
+                for q in 0..transport.queue_count() {
+                    let fd = eventfd()?;
+                    register_ioeventfd(vm, fd.as_raw_fd(), base + NOTIFY_OFFSET, q as u32)?;
+                    notify.push(fd);
+                }
+            }
+            slots.push(Slot {
+                base,
+                irq,
+                transport: Arc::new(Mutex::new(transport)),
+                notify,
+                irqfd,
+            });
+        }
+        Ok(Devices {
             serial: Arc::new(Mutex::new(Serial::new(trigger, console))),
             vm: vm.clone(),
-            virtio: virtio
-                .into_iter()
-                .map(|(b, i, t)| (b, i, Arc::new(Mutex::new(t))))
-                .collect(),
-        }
+            virtio: slots,
+            notify_exits: AtomicU64::new(0),
+        })
     }
 
-    fn window(&self, addr: u64) -> Option<(u64, u32, &Arc<Mutex<MmioTransport>>)> {
+    fn window(&self, addr: u64) -> Option<&Slot> {
         self.virtio
             .iter()
-            .find(|(base, _, _)| (*base..*base + WINDOW).contains(&addr))
-            .map(|(b, i, t)| (*b, *i, t))
+            .find(|s| (s.base..s.base + WINDOW).contains(&addr))
     }
 
     /// A guest MMIO read; `false` if no device is there.
     pub(crate) fn mmio_read(&self, addr: u64, data: &mut [u8]) -> bool {
-        let Some((base, _, t)) = self.window(addr) else {
+        let Some(slot) = self.window(addr) else {
             return false;
         };
-        t.lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .read(addr - base, data);
+        lock_t(&slot.transport).read(addr - slot.base, data);
         true
     }
 
     /// A guest MMIO write; `false` if no device is there. A device that
     /// used a buffer raises its interrupt line.
     pub(crate) fn mmio_write(&self, addr: u64, data: &[u8]) -> bool {
-        let Some((base, irq, t)) = self.window(addr) else {
+        let Some(slot) = self.window(addr) else {
             return false;
         };
-        let raise =
-            t.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .write(addr - base, data, &self.vm.memory);
+        if addr - slot.base == NOTIFY_OFFSET {
+            self.notify_exits.fetch_add(1, Ordering::Relaxed);
+        }
+        let raise = lock_t(&slot.transport).write(addr - slot.base, data, &self.vm.memory);
         if raise {
-            self.raise(irq);
+            self.raise(slot);
         }
         true
     }
 
-    fn raise(&self, irq: u32) {
-        if self.vm.irqchip {
-            let _ = irq_line(&self.vm, irq, true);
-            let _ = irq_line(&self.vm, irq, false);
+    /// Queue notifications that reached the VMM as MMIO exits (none where
+    /// ioeventfds carry them).
+    pub(crate) fn notify_exits(&self) -> u64 {
+        self.notify_exits.load(Ordering::Relaxed)
+    }
+
+    fn raise(&self, slot: &Slot) {
+        match &slot.irqfd {
+            Some(fd) => {
+                let one = 1u64.to_ne_bytes();
+                // SAFETY: writing 8 bytes to our own eventfd.
+                let _ = unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), 8) };
+            }
+            None if self.vm.irqchip => {
+                let _ = irq_line(&self.vm, slot.irq, true);
+                let _ = irq_line(&self.vm, slot.irq, false);
+            }
+            None => {}
         }
     }
 
-    /// One loop per device that has input of its own, to run on a thread
-    /// of its own until `stop`: when its fd is readable (or every 50 ms),
-    /// the input goes to the guest and the device's line is raised.
-    pub(crate) fn input_loops(&self) -> Vec<InputLoop<'_>> {
+    /// One loop per device that has ioeventfds or input of its own, to run
+    /// on a thread of its own until `stop`: a signalled queue is served,
+    /// the input (when its fd is readable, or every 50 ms) goes to the
+    /// guest, and a used buffer raises the device's line.
+    pub(crate) fn device_loops(&self) -> Vec<InputLoop<'_>> {
         let mut out: Vec<InputLoop<'_>> = Vec::new();
-        for (_, irq, t) in &self.virtio {
-            let Some(fd) = t.lock().unwrap_or_else(|p| p.into_inner()).input_fd() else {
+        for slot in &self.virtio {
+            let input = lock_t(&slot.transport).input_fd();
+            if slot.notify.is_empty() && input.is_none() {
                 continue;
-            };
-            let (irq, t) = (*irq, t.clone());
+            }
             out.push(Box::new(move |stop: &AtomicBool| {
-                while !stop.load(Ordering::Relaxed) {
-                    let mut p = libc::pollfd {
+                let mut fds: Vec<libc::pollfd> = slot
+                    .notify
+                    .iter()
+                    .map(|f| f.as_raw_fd())
+                    .chain(input)
+                    .map(|fd| libc::pollfd {
                         fd,
                         events: libc::POLLIN,
                         revents: 0,
-                    };
-                    // SAFETY: one valid pollfd; the fd stays open while the
-                    // transport (held by this closure) lives.
-                    let ready = unsafe { libc::poll(&mut p, 1, 50) } > 0;
-                    let used = t
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .input(&self.vm.memory);
+                    })
+                    .collect();
+                let queues = slot.notify.len();
+                while !stop.load(Ordering::Relaxed) {
+                    // SAFETY: `fds` holds valid pollfds for fds owned by the
+                    // slot (and the transport), alive while this runs.
+                    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as u64, 50) };
+                    let mut used = false;
+                    let mut t = lock_t(&slot.transport);
+                    for (q, p) in fds.iter_mut().enumerate().take(queues) {
+                        if p.revents & libc::POLLIN != 0 {
+                            let mut v = [0u8; 8];
+                            // SAFETY: reading our eventfd's 8-byte counter.
+                            let _ = unsafe { libc::read(p.fd, v.as_mut_ptr().cast(), 8) };
+                            used |= t.notify(q, &self.vm.memory);
+                        }
+                        p.revents = 0;
+                    }
+                    let input_ready = input.is_some()
+                        && n > 0
+                        && fds.last().is_some_and(|p| p.revents & libc::POLLIN != 0);
+                    if input.is_some() {
+                        let got = t.input(&self.vm.memory);
+                        used |= got;
+                        if let Some(p) = fds.last_mut() {
+                            p.revents = 0;
+                        }
+                        drop(t);
+                        if !got && input_ready {
+                            // The input waits for the guest to post buffers.
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                        }
+                    } else {
+                        drop(t);
+                    }
                     if used {
-                        self.raise(irq);
-                    } else if ready {
-                        // The input waits for the guest to post buffers.
-                        std::thread::sleep(std::time::Duration::from_millis(1));
+                        self.raise(slot);
                     }
                 }
             }));

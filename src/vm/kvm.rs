@@ -43,6 +43,10 @@ pub enum Cap {
     VcpuEvents,
     /// `kvm_run.immediate_exit` (`KVM_CAP_IMMEDIATE_EXIT`; Linux only).
     ImmediateExit,
+    /// `KVM_IRQFD` (`KVM_CAP_IRQFD`; Linux only).
+    Irqfd,
+    /// `KVM_IOEVENTFD` (`KVM_CAP_IOEVENTFD`; Linux only).
+    Ioeventfd,
 }
 
 impl Cap {
@@ -60,7 +64,13 @@ impl Cap {
             Cap::MpState => l::KVM_CAP_MP_STATE,
             Cap::Pit2 => l::KVM_CAP_PIT2,
             Cap::VcpuEvents => l::KVM_CAP_VCPU_EVENTS,
-            Cap::MaxVcpus | Cap::ImmediateExit if flavor == Flavor::Illumos => return None,
+            Cap::MaxVcpus | Cap::ImmediateExit | Cap::Irqfd | Cap::Ioeventfd
+                if flavor == Flavor::Illumos =>
+            {
+                return None
+            }
+            Cap::Irqfd => l::KVM_CAP_IRQFD,
+            Cap::Ioeventfd => l::KVM_CAP_IOEVENTFD,
             Cap::MaxVcpus => l::KVM_CAP_MAX_VCPUS,
             Cap::ImmediateExit => l::KVM_CAP_IMMEDIATE_EXIT,
         };

@@ -51,6 +51,11 @@ pub struct BootSpec {
     pub disks: Vec<DiskSpec>,
     /// virtio-net NICs, each on a tap, announced after the disks.
     pub nics: Vec<NicSpec>,
+    /// Carry virtio queue notifications and interrupts on KVM eventfds
+    /// (`KVM_IOEVENTFD`, `KVM_IRQFD`), so they make no exit to the VMM.
+    /// `None`: where KVM has them; `Some(false)`: through MMIO exits and
+    /// `KVM_IRQ_LINE` instead.
+    pub eventfds: Option<bool>,
     /// Confine the threads [`Machine::run`] starts with a seccomp filter
     /// (see [`confine`](super::confine)): off by default.
     pub confine: bool,
@@ -69,6 +74,7 @@ impl BootSpec {
             irqchip: None,
             disks: Vec::new(),
             nics: Vec::new(),
+            eventfds: None,
             confine: false,
         }
     }
@@ -287,7 +293,11 @@ impl Machine {
         } else {
             None
         };
-        let devices = Devices::new(vm.inner(), console, virtio);
+        let eventfds = irqchip
+            && spec
+                .eventfds
+                .unwrap_or_else(|| kvm.has(Cap::Irqfd) && kvm.has(Cap::Ioeventfd));
+        let devices = Devices::new(vm.inner(), console, virtio, eventfds)?;
         Ok(Machine {
             vm,
             devices,
@@ -295,6 +305,12 @@ impl Machine {
             windows,
             filter,
         })
+    }
+
+    /// Queue notifications that reached the VMM as MMIO exits: none where
+    /// KVM carries them on ioeventfds (Linux), one per request elsewhere.
+    pub fn notify_exits(&self) -> u64 {
+        self.devices.notify_exits()
     }
 
     /// The serial console's input: what is written to it the guest reads
@@ -377,13 +393,13 @@ impl Machine {
         let (tx, rx) = mpsc::channel::<Result<Outcome>>();
         let started = Instant::now();
         let inputs_stop = std::sync::atomic::AtomicBool::new(false);
-        let loops = devices.input_loops();
+        let loops = devices.device_loops();
         let filter = self.filter.as_ref();
         let result = std::thread::scope(|s| {
             for (i, input) in loops.iter().enumerate() {
                 let stop = &inputs_stop;
                 let spawned = std::thread::Builder::new()
-                    .name(format!("virtio-input{i}"))
+                    .name(format!("virtio{i}"))
                     .spawn_scoped(s, move || {
                         // A thread that cannot be confined does not run.
                         if filter.is_none_or(|f| f.apply().is_ok()) {

@@ -59,10 +59,14 @@ pub(crate) struct Requests {
     pub get_mp_state: u32,
     /// illumos only.
     pub clone: Option<u32>,
+    /// Linux only.
+    pub irqfd: Option<u32>,
+    /// Linux only.
+    pub ioeventfd: Option<u32>,
 }
 
 macro_rules! requests {
-    ($m:ident, $clone:expr) => {
+    ($m:ident, $clone:expr, $irqfd:expr, $ioeventfd:expr) => {
         Requests {
             get_api_version: $m::KVM_GET_API_VERSION,
             create_vm: $m::KVM_CREATE_VM,
@@ -84,12 +88,19 @@ macro_rules! requests {
             set_cpuid2: $m::KVM_SET_CPUID2,
             get_mp_state: $m::KVM_GET_MP_STATE,
             clone: $clone,
+            irqfd: $irqfd,
+            ioeventfd: $ioeventfd,
         }
     };
 }
 
-const LINUX: Requests = requests!(linux, None);
-const ILLUMOS: Requests = requests!(illumos, Some(illumos::KVM_CLONE));
+const LINUX: Requests = requests!(
+    linux,
+    None,
+    Some(linux::KVM_IRQFD),
+    Some(linux::KVM_IOEVENTFD)
+);
+const ILLUMOS: Requests = requests!(illumos, Some(illumos::KVM_CLONE), None, None);
 
 impl Flavor {
     pub(crate) fn requests(self) -> &'static Requests {

@@ -311,6 +311,76 @@ pub(crate) fn irq_line(vm: &VmInner, irq: u32, high: bool) -> Result<()> {
     .map_err(|e| Error::os(Op::SetupIrqchip, format!("irq {irq}"), e))
 }
 
+/// A fresh eventfd (close-on-exec, non-blocking).
+pub(crate) fn eventfd() -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: eventfd has no memory arguments; the fd is owned below.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(Error::os(
+            Op::SetupDevice,
+            "eventfd",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    // SAFETY: `fd` was just made and is owned from here on.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// `KVM_IRQFD`: writing to `fd` raises `gsi` in the in-kernel irqchip.
+pub(crate) fn register_irqfd(vm: &VmInner, fd: RawFdRef, gsi: u32) -> Result<()> {
+    let req = vm.flavor.requests().irqfd.ok_or_else(|| {
+        Error::new(
+            Op::SetupIrqchip,
+            "irqfd",
+            ErrorKind::Unsupported("KVM_IRQFD"),
+        )
+    })?;
+    let arg = kvm_sys::linux::kvm_irqfd {
+        fd: fd as u32,
+        gsi,
+        ..Default::default()
+    };
+    // SAFETY: `arg` is a valid kvm_irqfd that outlives the call; KVM takes
+    // its own reference to the eventfd.
+    unsafe {
+        vm.sys
+            .ioctl(vm.fd.as_raw_fd(), req, &arg as *const _ as usize)
+    }
+    .map(drop)
+    .map_err(|e| Error::os(Op::SetupIrqchip, format!("irqfd for gsi {gsi}"), e))
+}
+
+/// `KVM_IOEVENTFD`: a guest write of `value` (4 bytes) to `addr` signals
+/// `fd` inside KVM instead of exiting to the VMM.
+pub(crate) fn register_ioeventfd(vm: &VmInner, fd: RawFdRef, addr: u64, value: u32) -> Result<()> {
+    let req = vm.flavor.requests().ioeventfd.ok_or_else(|| {
+        Error::new(
+            Op::SetupDevice,
+            "ioeventfd",
+            ErrorKind::Unsupported("KVM_IOEVENTFD"),
+        )
+    })?;
+    let arg = kvm_sys::linux::kvm_ioeventfd {
+        datamatch: value as u64,
+        addr,
+        len: 4,
+        fd,
+        flags: kvm_sys::linux::KVM_IOEVENTFD_FLAG_DATAMATCH,
+        ..Default::default()
+    };
+    // SAFETY: as for register_irqfd.
+    unsafe {
+        vm.sys
+            .ioctl(vm.fd.as_raw_fd(), req, &arg as *const _ as usize)
+    }
+    .map(drop)
+    .map_err(|e| Error::os(Op::SetupDevice, format!("ioeventfd at {addr:#x}"), e))
+}
+
+/// A raw fd as the KVM structures take it.
+pub(crate) type RawFdRef = i32;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,29 @@
 #define KVM_CAP_MP_STATE 14
 #define KVM_CAP_PIT2 33
 #define KVM_CAP_VCPU_EVENTS 41
+#define KVM_CAP_IRQFD 32
+#define KVM_CAP_IOEVENTFD 36
+
+/* KVM_IRQFD: an eventfd that raises a GSI when written. */
+struct kvm_irqfd {
+	uint32_t fd;
+	uint32_t gsi;
+	uint32_t flags;
+	uint32_t resamplefd;
+	uint8_t pad[16];
+};
+
+/* KVM_IOEVENTFD: an eventfd signalled by a guest write to addr (of len
+ * bytes, and equal to datamatch with KVM_IOEVENTFD_FLAG_DATAMATCH). */
+#define KVM_IOEVENTFD_FLAG_DATAMATCH 1
+struct kvm_ioeventfd {
+	uint64_t datamatch;
+	uint64_t addr;
+	uint32_t len;
+	int32_t fd;
+	uint32_t flags;
+	uint8_t pad[36];
+};
 #define KVM_CAP_MAX_VCPUS 66
 #define KVM_CAP_IMMEDIATE_EXIT 136
 

@@ -65,6 +65,11 @@ pub mod linux {
     }
     use core::mem::size_of;
     include!("requests.rs");
+
+    /// `KVM_IRQFD` (Linux only).
+    pub const KVM_IRQFD: u32 = iow(0x76, size_of::<kvm_irqfd>());
+    /// `KVM_IOEVENTFD` (Linux only).
+    pub const KVM_IOEVENTFD: u32 = iow(0x79, size_of::<kvm_ioeventfd>());
 }
 
 /// illumos-kvm (SmartOS): structures, constants and request numbers.

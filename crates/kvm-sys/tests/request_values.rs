@@ -134,3 +134,13 @@ fn struct_sizes() {
     assert_eq!(core::mem::offset_of!(l::kvm_run, exit_reason), 8);
     assert_eq!(core::mem::offset_of!(i::kvm_run, exit_reason), 8);
 }
+
+#[test]
+fn irqfd_and_ioeventfd_match_linux() {
+    // _IOW(KVMIO, 0x76, struct kvm_irqfd) and _IOW(KVMIO, 0x79, struct
+    // kvm_ioeventfd) as <linux/kvm.h> defines them.
+    assert_eq!(l::KVM_IRQFD, 0x4020_ae76);
+    assert_eq!(l::KVM_IOEVENTFD, 0x4040_ae79);
+    assert_eq!(core::mem::size_of::<l::kvm_irqfd>(), 32);
+    assert_eq!(core::mem::size_of::<l::kvm_ioeventfd>(), 64);
+}

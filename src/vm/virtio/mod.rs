@@ -7,11 +7,15 @@
 //! announced to Linux on the kernel command line in its own
 //! `virtio_mmio.device=<size>@<base>:<irq>` form, as Firecracker does.
 //!
-//! The guest's register accesses reach [`MmioTransport`] as MMIO exits. A
-//! queue notification is served on the vCPU thread that wrote it; a device
-//! with input of its own (a NIC's tap) is watched on its own thread while
-//! the machine runs; a used buffer raises the device's interrupt line
-//! through the in-kernel irqchip. (Not yet: ioeventfd and irqfd.)
+//! The guest's register accesses reach [`MmioTransport`] as MMIO exits,
+//! except queue notifications: where KVM has `KVM_IOEVENTFD` and
+//! `KVM_IRQFD` (Linux does), each queue's QueueNotify write signals an
+//! eventfd inside KVM, served on the device's own thread, and a used
+//! buffer raises the device's line by writing its irqfd, so a request
+//! makes no exit to the VMM at all. Without them (illumos-kvm), the
+//! notification is served on the vCPU thread that wrote it and the line is
+//! raised with `KVM_IRQ_LINE`. A device with input of its own (a NIC's
+//! tap) is watched on its thread too.
 //!
 //! A driver that breaks the rules (a feature it was not offered, a queue
 //! larger than the maximum or not a power of two, rings outside guest
@@ -57,6 +61,8 @@ const R_QUEUE_NUM_MAX: u64 = 0x034;
 const R_QUEUE_NUM: u64 = 0x038;
 const R_QUEUE_READY: u64 = 0x044;
 const R_QUEUE_NOTIFY: u64 = 0x050;
+/// Where a driver writes a queue's index to notify the device.
+pub const NOTIFY_OFFSET: u64 = R_QUEUE_NOTIFY;
 const R_INTERRUPT_STATUS: u64 = 0x060;
 const R_INTERRUPT_ACK: u64 = 0x064;
 const R_STATUS: u64 = 0x070;
@@ -275,22 +281,31 @@ impl MmioTransport {
                     self.needs_reset();
                 }
             }
-            R_QUEUE_NOTIFY if driver_ok && self.status & VIRTIO_CONFIG_S_NEEDS_RESET == 0 => {
-                let index = v as usize;
-                let Some(queue) = self.queues.get_mut(index) else {
-                    return false;
-                };
-                if !queue.ready() {
-                    return false;
-                }
-                if self.device.process_queue(index, queue, memory) {
-                    self.interrupt_status |= INT_USED_BUFFER;
-                    return true;
-                }
-            }
+            R_QUEUE_NOTIFY => return self.notify(v as usize, memory),
             R_INTERRUPT_ACK => self.interrupt_status &= !v,
             R_STATUS => self.set_status(v),
             _ => {}
+        }
+        false
+    }
+
+    /// How many queues the device has.
+    pub fn queue_count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// Serves queue `index` after a notification (a QueueNotify write, or
+    /// its ioeventfd), once the driver is ready; returns whether the
+    /// interrupt line is to be raised.
+    pub fn notify(&mut self, index: usize, memory: &GuestMemoryMmap) -> bool {
+        let ready = self.status & VIRTIO_CONFIG_S_DRIVER_OK != 0
+            && self.status & VIRTIO_CONFIG_S_NEEDS_RESET == 0;
+        let Some(queue) = self.queues.get_mut(index).filter(|q| ready && q.ready()) else {
+            return false;
+        };
+        if self.device.process_queue(index, queue, memory) {
+            self.interrupt_status |= INT_USED_BUFFER;
+            return true;
         }
         false
     }

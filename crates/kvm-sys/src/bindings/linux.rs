@@ -66,6 +66,9 @@ pub const KVM_CAP_NR_MEMSLOTS: u32 = 10;
 pub const KVM_CAP_MP_STATE: u32 = 14;
 pub const KVM_CAP_PIT2: u32 = 33;
 pub const KVM_CAP_VCPU_EVENTS: u32 = 41;
+pub const KVM_CAP_IRQFD: u32 = 32;
+pub const KVM_CAP_IOEVENTFD: u32 = 36;
+pub const KVM_IOEVENTFD_FLAG_DATAMATCH: u32 = 1;
 pub const KVM_CAP_MAX_VCPUS: u32 = 66;
 pub const KVM_CAP_IMMEDIATE_EXIT: u32 = 136;
 pub const KVM_MP_STATE_RUNNABLE: u32 = 0;
@@ -77,6 +80,58 @@ pub const KVM_PIT_SPEAKER_DUMMY: u32 = 1;
 pub const KVM_MEM_READONLY: u32 = 2;
 pub const KVM_NR_INTERRUPTS: u32 = 256;
 pub const KVM_APIC_REG_SIZE: u32 = 1024;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct kvm_irqfd {
+    pub fd: u32,
+    pub gsi: u32,
+    pub flags: u32,
+    pub resamplefd: u32,
+    pub pad: [u8; 16usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of kvm_irqfd"][::std::mem::size_of::<kvm_irqfd>() - 32usize];
+    ["Alignment of kvm_irqfd"][::std::mem::align_of::<kvm_irqfd>() - 4usize];
+    ["Offset of field: kvm_irqfd::fd"][::std::mem::offset_of!(kvm_irqfd, fd) - 0usize];
+    ["Offset of field: kvm_irqfd::gsi"][::std::mem::offset_of!(kvm_irqfd, gsi) - 4usize];
+    ["Offset of field: kvm_irqfd::flags"][::std::mem::offset_of!(kvm_irqfd, flags) - 8usize];
+    ["Offset of field: kvm_irqfd::resamplefd"]
+        [::std::mem::offset_of!(kvm_irqfd, resamplefd) - 12usize];
+    ["Offset of field: kvm_irqfd::pad"][::std::mem::offset_of!(kvm_irqfd, pad) - 16usize];
+};
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct kvm_ioeventfd {
+    pub datamatch: u64,
+    pub addr: u64,
+    pub len: u32,
+    pub fd: i32,
+    pub flags: u32,
+    pub pad: [u8; 36usize],
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of kvm_ioeventfd"][::std::mem::size_of::<kvm_ioeventfd>() - 64usize];
+    ["Alignment of kvm_ioeventfd"][::std::mem::align_of::<kvm_ioeventfd>() - 8usize];
+    ["Offset of field: kvm_ioeventfd::datamatch"]
+        [::std::mem::offset_of!(kvm_ioeventfd, datamatch) - 0usize];
+    ["Offset of field: kvm_ioeventfd::addr"][::std::mem::offset_of!(kvm_ioeventfd, addr) - 8usize];
+    ["Offset of field: kvm_ioeventfd::len"][::std::mem::offset_of!(kvm_ioeventfd, len) - 16usize];
+    ["Offset of field: kvm_ioeventfd::fd"][::std::mem::offset_of!(kvm_ioeventfd, fd) - 20usize];
+    ["Offset of field: kvm_ioeventfd::flags"]
+        [::std::mem::offset_of!(kvm_ioeventfd, flags) - 24usize];
+    ["Offset of field: kvm_ioeventfd::pad"][::std::mem::offset_of!(kvm_ioeventfd, pad) - 28usize];
+};
+impl Default for kvm_ioeventfd {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct kvm_userspace_memory_region {
