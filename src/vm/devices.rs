@@ -64,6 +64,8 @@ pub(crate) struct Devices {
     vm: Arc<VmInner>,
     virtio: Vec<Slot>,
     notify_exits: AtomicU64,
+    /// Written to end the device loops at once (they also look every 50 ms).
+    wake: OwnedFd,
 }
 
 /// The input side of a machine's serial console (COM1): what is written
@@ -174,6 +176,7 @@ impl Devices {
             vm: vm.clone(),
             virtio: slots,
             notify_exits: AtomicU64::new(0),
+            wake: eventfd()?,
         })
     }
 
@@ -206,6 +209,13 @@ impl Devices {
             self.raise(slot);
         }
         true
+    }
+
+    /// Ends the device loops' waits at once (after their `stop` is set).
+    pub(crate) fn wake(&self) {
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: writing 8 bytes to our own eventfd.
+        let _ = unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), 8) };
     }
 
     /// Queue notifications that reached the VMM as MMIO exits (none where
@@ -241,11 +251,13 @@ impl Devices {
                 continue;
             }
             out.push(Box::new(move |stop: &AtomicBool| {
+                // The queues' eventfds, the input fd, and the wake-up.
                 let mut fds: Vec<libc::pollfd> = slot
                     .notify
                     .iter()
                     .map(|f| f.as_raw_fd())
                     .chain(input)
+                    .chain(Some(self.wake.as_raw_fd()))
                     .map(|fd| libc::pollfd {
                         fd,
                         events: libc::POLLIN,
@@ -270,13 +282,14 @@ impl Devices {
                     }
                     let input_ready = input.is_some()
                         && n > 0
-                        && fds.last().is_some_and(|p| p.revents & libc::POLLIN != 0);
+                        && fds[queues].revents & libc::POLLIN != 0;
+                    if let Some(w) = fds.last_mut() {
+                        w.revents = 0;
+                    }
                     if input.is_some() {
                         let got = t.input(&self.vm.memory);
                         used |= got;
-                        if let Some(p) = fds.last_mut() {
-                            p.revents = 0;
-                        }
+                        fds[queues].revents = 0;
                         drop(t);
                         if !got && input_ready {
                             // The input waits for the guest to post buffers.

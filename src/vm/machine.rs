@@ -409,6 +409,7 @@ impl Machine {
                     .map_err(|e| Error::os(Op::RunMachine, "device thread", e));
                 if let Err(e) = spawned {
                     inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    devices.wake();
                     return Err(e);
                 }
             }
@@ -433,6 +434,7 @@ impl Machine {
                         st.stop();
                     }
                     inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    devices.wake();
                     return Err(e);
                 }
             }
@@ -470,6 +472,7 @@ impl Machine {
                 st.stop();
             }
             inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            devices.wake();
             r
         });
         self.devices.flush();
