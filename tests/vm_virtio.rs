@@ -313,6 +313,104 @@ fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() 
 }
 
 #[test]
+fn two_nics_and_two_disks_at_once_each_with_its_own_tap_window_and_line() {
+    let test = "two_nics_and_two_disks_at_once";
+    let Some(kvm) = kvm_or_skip(test) else {
+        return;
+    };
+    in_netns(test, move || {
+        use std::os::fd::AsRawFd;
+        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").ok();
+        let dir = tempdir("virtio");
+        let (a, _) = image(&dir, "a.img", 4096, 1);
+        let (b, _) = image(&dir, "b.img", 4096, 2);
+        let macs: [hull::name::MacAddr; 2] = [
+            "02:00:00:00:0a:01".parse().unwrap(),
+            "02:00:00:00:0b:01".parse().unwrap(),
+        ];
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.disks = vec![DiskSpec::new(&a), DiskSpec::new(&b)];
+        spec.nics = vec![
+            hull::vm::NicSpec::new("hulltapa").mac(macs[0]),
+            hull::vm::NicSpec::new("hulltapb").mac(macs[1]),
+        ];
+        let m = Machine::boot(&kvm, &spec, Box::new(std::io::sink())).unwrap();
+        let windows = m.virtio_devices().to_vec();
+        drop(m);
+        assert_eq!(windows.len(), 4);
+        let mut bases: Vec<u64> = windows.iter().map(|w| w.0).collect();
+        let mut irqs: Vec<u32> = windows.iter().map(|w| w.1).collect();
+        bases.dedup();
+        irqs.sort();
+        irqs.dedup();
+        assert_eq!((bases.len(), irqs.len()), (4, 4), "{windows:?}");
+        // The guest drives the second NIC: it sends from that NIC's MAC,
+        // and the frame comes out of that NIC's tap only.
+        let (base, irq) = windows[3];
+        spec.cmdline = format!(
+            "console=ttyS0 virtio_mmio.device=4K@{base:#x}:{irq} hull.net hull.netsend=to-b"
+        );
+        let log = Captured::default();
+        let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+        sh("ip link set hulltapa up && ip link set hulltapb up");
+        let (sa, sb) = (packet_socket("hulltapa"), packet_socket("hulltapb"));
+        std::thread::scope(|s| {
+            let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
+            let mut buf = [0u8; 2048];
+            let frame = loop {
+                // SAFETY: receiving into `buf`, writable for its length.
+                let n =
+                    unsafe { libc::recv(sb.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                assert!(n > 0, "no frame on tap b: {}", log.text());
+                if buf[12..14] == [0x88, 0xb5] {
+                    break buf[..n as usize].to_vec();
+                }
+            };
+            assert_eq!(&frame[6..12], &macs[1].0);
+            let mut reply = [0u8; 60];
+            reply[0..6].copy_from_slice(&macs[1].0);
+            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
+            reply[14..18].copy_from_slice(b"to-g");
+            // SAFETY: sending `reply` on the bound packet socket.
+            assert_eq!(
+                unsafe { libc::send(sb.as_raw_fd(), reply.as_ptr().cast(), 60, 0) },
+                60
+            );
+            assert_eq!(
+                run.join().unwrap().unwrap(),
+                Outcome::Reset,
+                "{}",
+                log.text()
+            );
+        });
+        assert!(log.text().contains("net: recv to-g\n"), "{}", log.text());
+        // Nothing of ethertype 0x88b5 came out of tap a.
+        // SAFETY: a non-blocking peek on our own socket.
+        let n = unsafe {
+            let mut buf = [0u8; 2048];
+            let mut got = 0;
+            loop {
+                let n = libc::recv(
+                    sa.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                );
+                if n <= 0 {
+                    break got;
+                }
+                if buf[12..14] == [0x88, 0xb5] {
+                    got += 1;
+                }
+            }
+        };
+        assert_eq!(n, 0, "a frame left through the other NIC");
+        std::fs::remove_dir_all(dir).ok();
+    });
+}
+
+#[test]
 fn bad_nics_are_refused_with_a_reason() {
     let Some(kvm) = kvm_or_skip("bad_nics") else {
         return;
