@@ -363,91 +363,238 @@ impl Vcpu {
 
     fn decode_exit(&mut self) -> Result<VcpuExit<'_>> {
         let base = self.run.ptr.as_ptr();
-        let len = self.run.len;
-        let index = self.index;
-        // Each flavour reads its own kvm_run definition; the exits hull
-        // decodes sit at the same offsets in both, but that is checked by
-        // the layout tests, not assumed here.
-        macro_rules! decode {
-            ($m:ident) => {{
-                // The run page is read through raw pointers, never as a
-                // `&mut kvm_run` over the whole page: a VcpuStopper on
-                // another thread may store into `immediate_exit` (offset 1)
-                // at any time. Only the exit union (offset 32, clear of it)
-                // is borrowed.
-                let runp = base as *mut $m::kvm_run;
-                // SAFETY: the mapping holds at least one kvm_run of this
-                // flavour (checked at creation) and the kernel is not writing
-                // it: KVM_RUN has returned on this thread. The field read is
-                // a plain u32.
-                let exit_reason = unsafe { std::ptr::addr_of!((*runp).exit_reason).read() };
-                // SAFETY: as above; this borrows the exit union alone, for
-                // no longer than `&mut self`, and no other thread touches it.
-                let u = unsafe { &mut *std::ptr::addr_of_mut!((*runp).__bindgen_anon_1) };
-                match exit_reason {
-                    $m::KVM_EXIT_IO => {
-                        // SAFETY: exit_reason says the io member is the live one.
-                        let io = unsafe { u.io };
-                        let n = io.size as usize * io.count as usize;
-                        let off = io.data_offset as usize;
-                        if off < std::mem::size_of::<u64>() * 4 || off.checked_add(n).is_none_or(|end| end > len) {
-                            return Err(Error::new(
-                                Op::RunVcpu,
-                                format!("vcpu {index}"),
-                                ErrorKind::InvalidFormat(format!("io data at {off:#x}+{n} outside the run page")),
-                            ));
-                        }
-                        // SAFETY: [off, off+n) is inside the mapping, past the
-                        // kvm_run header (so clear of immediate_exit), and
-                        // borrowed for no longer than `&mut self`.
-                        let data = unsafe { std::slice::from_raw_parts_mut(base.add(off), n) };
-                        if io.direction as u32 == $m::KVM_EXIT_IO_OUT {
-                            VcpuExit::IoOut { port: io.port, size: io.size, count: io.count, data }
-                        } else {
-                            VcpuExit::IoIn { port: io.port, size: io.size, count: io.count, data }
-                        }
-                    }
-                    $m::KVM_EXIT_MMIO => {
-                        // SAFETY: exit_reason says the mmio member is the live one.
-                        let mmio = unsafe { &mut u.mmio };
-                        let n = (mmio.len as usize).min(8);
-                        let addr = mmio.phys_addr;
-                        if mmio.is_write != 0 {
-                            VcpuExit::MmioWrite { addr, data: &mmio.data[..n] }
-                        } else {
-                            VcpuExit::MmioRead { addr, data: &mut mmio.data[..n] }
-                        }
-                    }
-                    $m::KVM_EXIT_HLT => VcpuExit::Hlt,
-                    $m::KVM_EXIT_SHUTDOWN => VcpuExit::Shutdown,
-                    $m::KVM_EXIT_INTR => VcpuExit::Interrupted,
-                    $m::KVM_EXIT_IRQ_WINDOW_OPEN => VcpuExit::IrqWindowOpen,
-                    // SAFETY: exit_reason says the fail_entry member is live.
-                    $m::KVM_EXIT_FAIL_ENTRY => VcpuExit::FailEntry { reason: unsafe { u.fail_entry.hardware_entry_failure_reason } },
-                    // SAFETY: exit_reason says the internal member is live.
-                    $m::KVM_EXIT_INTERNAL_ERROR => VcpuExit::InternalError { suberror: unsafe { u.internal.suberror } },
-                    other => decode!(@extra $m, u, other),
+        let raw = match self.vm.flavor {
+            // SAFETY: the mapping holds at least one kvm_run of this
+            // flavour (checked at creation) and KVM_RUN has returned on
+            // this thread, so the kernel is not writing it.
+            Flavor::Linux => unsafe { raw_exit_linux(base as *const linux::kvm_run) },
+            // SAFETY: as above.
+            Flavor::Illumos => unsafe { raw_exit_illumos(base as *const illumos::kvm_run) },
+        };
+        let bad = |what: String| {
+            Error::new(
+                Op::RunVcpu,
+                format!("vcpu {}", self.index),
+                ErrorKind::InvalidFormat(what),
+            )
+        };
+        Ok(match raw {
+            RawExit::Io {
+                out,
+                port,
+                size,
+                count,
+                offset,
+                len,
+            } => {
+                // The data must lie past the kvm_run header (clear of
+                // immediate_exit) and inside the mapping.
+                let header = std::mem::size_of::<u64>() * 4;
+                if offset < header || offset.checked_add(len).is_none_or(|end| end > self.run.len) {
+                    return Err(bad(format!(
+                        "io data at {offset:#x}+{len} outside the run page"
+                    )));
                 }
-            }};
-            (@extra linux, $u:ident, $other:ident) => {
-                match $other {
-                    // SAFETY: exit_reason says the system_event member is live.
-                    linux::KVM_EXIT_SYSTEM_EVENT => match unsafe { $u.system_event.type_ } {
-                        linux::KVM_SYSTEM_EVENT_RESET => VcpuExit::SystemReset,
-                        linux::KVM_SYSTEM_EVENT_SHUTDOWN => VcpuExit::SystemShutdown,
-                        _ => VcpuExit::Unknown($other),
-                    },
-                    _ => VcpuExit::Unknown($other),
+                // SAFETY: [offset, offset+len) is inside the mapping, past
+                // the header, and borrowed for no longer than `&mut self`.
+                let data = unsafe { std::slice::from_raw_parts_mut(base.add(offset), len) };
+                if out {
+                    VcpuExit::IoOut {
+                        port,
+                        size,
+                        count,
+                        data,
+                    }
+                } else {
+                    VcpuExit::IoIn {
+                        port,
+                        size,
+                        count,
+                        data,
+                    }
                 }
-            };
-            (@extra illumos, $u:ident, $other:ident) => {
-                VcpuExit::Unknown($other)
-            };
-        }
-        Ok(match self.vm.flavor {
-            Flavor::Linux => decode!(linux),
-            Flavor::Illumos => decode!(illumos),
+            }
+            RawExit::Mmio {
+                write,
+                addr,
+                offset,
+                len,
+            } => {
+                // SAFETY: `offset` is the exit union's mmio.data, 8 bytes
+                // inside the mapping and clear of immediate_exit; `len` is
+                // at most 8; borrowed for no longer than `&mut self`.
+                let data = unsafe { std::slice::from_raw_parts_mut(base.add(offset), len) };
+                if write {
+                    VcpuExit::MmioWrite { addr, data }
+                } else {
+                    VcpuExit::MmioRead { addr, data }
+                }
+            }
+            RawExit::Plain(exit) => exit,
         })
+    }
+}
+
+/// An exit as either flavour's `kvm_run` describes it, with the place of
+/// its data (an offset into the run page) rather than a borrow of it.
+enum RawExit {
+    Io {
+        out: bool,
+        port: u16,
+        size: u8,
+        count: u32,
+        offset: usize,
+        len: usize,
+    },
+    Mmio {
+        write: bool,
+        addr: u64,
+        offset: usize,
+        len: usize,
+    },
+    /// An exit that carries no data.
+    Plain(VcpuExit<'static>),
+}
+
+/// Reads the exit of a Linux `kvm_run`. The page is read through raw
+/// pointers, never as a `&kvm_run` over the whole of it: a VcpuStopper on
+/// another thread may store into `immediate_exit` at any time.
+///
+/// # Safety
+/// `run` points to a mapped `kvm_run` the kernel is not writing.
+unsafe fn raw_exit_linux(run: *const linux::kvm_run) -> RawExit {
+    use std::ptr::addr_of;
+    // SAFETY: the caller's promise; plain field reads.
+    let (reason, u) = unsafe {
+        (
+            addr_of!((*run).exit_reason).read(),
+            addr_of!((*run).__bindgen_anon_1),
+        )
+    };
+    let at = |p: *const u8| p as usize - run as usize;
+    match reason {
+        linux::KVM_EXIT_IO => {
+            // SAFETY: exit_reason says the io member is the live one.
+            let io = unsafe { (*u).io };
+            RawExit::Io {
+                out: io.direction as u32 == linux::KVM_EXIT_IO_OUT,
+                port: io.port,
+                size: io.size,
+                count: io.count,
+                offset: io.data_offset as usize,
+                len: io.size as usize * io.count as usize,
+            }
+        }
+        linux::KVM_EXIT_MMIO => {
+            // SAFETY: exit_reason says the mmio member is the live one.
+            let m = unsafe { addr_of!((*u).mmio) };
+            // SAFETY: as above; plain field reads.
+            let (write, addr, len) = unsafe { ((*m).is_write != 0, (*m).phys_addr, (*m).len) };
+            RawExit::Mmio {
+                write,
+                addr,
+                // SAFETY: a field address inside the live member.
+                offset: at(unsafe { addr_of!((*m).data) } as *const u8),
+                len: (len as usize).min(8),
+            }
+        }
+        linux::KVM_EXIT_SYSTEM_EVENT => RawExit::Plain(
+            // SAFETY: exit_reason says the system_event member is live.
+            match unsafe { (*u).system_event.type_ } {
+                linux::KVM_SYSTEM_EVENT_RESET => VcpuExit::SystemReset,
+                linux::KVM_SYSTEM_EVENT_SHUTDOWN => VcpuExit::SystemShutdown,
+                _ => VcpuExit::Unknown(reason),
+            },
+        ),
+        linux::KVM_EXIT_FAIL_ENTRY => RawExit::Plain(VcpuExit::FailEntry {
+            // SAFETY: exit_reason says the fail_entry member is live.
+            reason: unsafe { (*u).fail_entry.hardware_entry_failure_reason },
+        }),
+        linux::KVM_EXIT_INTERNAL_ERROR => RawExit::Plain(VcpuExit::InternalError {
+            // SAFETY: exit_reason says the internal member is live.
+            suberror: unsafe { (*u).internal.suberror },
+        }),
+        other => RawExit::Plain(plain(
+            other,
+            [
+                linux::KVM_EXIT_HLT,
+                linux::KVM_EXIT_SHUTDOWN,
+                linux::KVM_EXIT_INTR,
+                linux::KVM_EXIT_IRQ_WINDOW_OPEN,
+            ],
+        )),
+    }
+}
+
+/// Reads the exit of an illumos-kvm `kvm_run` (Linux 2.6.34's layout).
+///
+/// # Safety
+/// `run` points to a mapped `kvm_run` the kernel is not writing.
+unsafe fn raw_exit_illumos(run: *const illumos::kvm_run) -> RawExit {
+    use std::ptr::addr_of;
+    // SAFETY: the caller's promise; plain field reads.
+    let (reason, u) = unsafe {
+        (
+            addr_of!((*run).exit_reason).read(),
+            addr_of!((*run).__bindgen_anon_1),
+        )
+    };
+    let at = |p: *const u8| p as usize - run as usize;
+    match reason {
+        illumos::KVM_EXIT_IO => {
+            // SAFETY: exit_reason says the io member is the live one.
+            let io = unsafe { (*u).io };
+            RawExit::Io {
+                out: io.direction as u32 == illumos::KVM_EXIT_IO_OUT,
+                port: io.port,
+                size: io.size,
+                count: io.count,
+                offset: io.data_offset as usize,
+                len: io.size as usize * io.count as usize,
+            }
+        }
+        illumos::KVM_EXIT_MMIO => {
+            // SAFETY: exit_reason says the mmio member is the live one.
+            let m = unsafe { addr_of!((*u).mmio) };
+            // SAFETY: as above; plain field reads.
+            let (write, addr, len) = unsafe { ((*m).is_write != 0, (*m).phys_addr, (*m).len) };
+            RawExit::Mmio {
+                write,
+                addr,
+                // SAFETY: a field address inside the live member.
+                offset: at(unsafe { addr_of!((*m).data) } as *const u8),
+                len: (len as usize).min(8),
+            }
+        }
+        illumos::KVM_EXIT_FAIL_ENTRY => RawExit::Plain(VcpuExit::FailEntry {
+            // SAFETY: exit_reason says the fail_entry member is live.
+            reason: unsafe { (*u).fail_entry.hardware_entry_failure_reason },
+        }),
+        illumos::KVM_EXIT_INTERNAL_ERROR => RawExit::Plain(VcpuExit::InternalError {
+            // SAFETY: exit_reason says the internal member is live.
+            suberror: unsafe { (*u).internal.suberror },
+        }),
+        other => RawExit::Plain(plain(
+            other,
+            [
+                illumos::KVM_EXIT_HLT,
+                illumos::KVM_EXIT_SHUTDOWN,
+                illumos::KVM_EXIT_INTR,
+                illumos::KVM_EXIT_IRQ_WINDOW_OPEN,
+            ],
+        )),
+    }
+}
+
+/// The data-less exits, given the flavour's numbers for HLT, SHUTDOWN,
+/// INTR and IRQ_WINDOW_OPEN.
+fn plain(reason: u32, [hlt, shutdown, intr, window]: [u32; 4]) -> VcpuExit<'static> {
+    match reason {
+        r if r == hlt => VcpuExit::Hlt,
+        r if r == shutdown => VcpuExit::Shutdown,
+        r if r == intr => VcpuExit::Interrupted,
+        r if r == window => VcpuExit::IrqWindowOpen,
+        r => VcpuExit::Unknown(r),
     }
 }
 
