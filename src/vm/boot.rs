@@ -74,6 +74,42 @@ pub fn load(
     initrd: Option<&[u8]>,
     cmdline: &str,
 ) -> Result<BootLayout> {
+    let low_end = ram_ranges(memory_size)[0].1;
+    let loaded = load_kernel(memory, memory_size, low_end, kernel, what)?;
+    write_cmdline(memory, &loaded.hdr, cmdline)?;
+    let initrd_at = match initrd {
+        Some(data) => Some(load_initrd(memory, &loaded, low_end, data)?),
+        None => None,
+    };
+    let e820 = write_zero_page(memory, memory_size, loaded.hdr, cmdline, initrd_at)?;
+    Ok(BootLayout {
+        format: loaded.format,
+        load_addr: loaded.load_addr,
+        entry: loaded.entry,
+        zero_page: ZERO_PAGE_ADDR,
+        initrd: initrd_at,
+        e820,
+    })
+}
+
+/// What loading the kernel image gave: its header (real or made up for an
+/// ELF), where it went, and the end of what it occupies.
+struct Loaded {
+    format: KernelFormat,
+    hdr: setup_header,
+    load_addr: u64,
+    entry: u64,
+    reserved_end: u64,
+}
+
+/// Step 1: the kernel image, after checking that it fits below `low_end`.
+fn load_kernel(
+    memory: &GuestMemoryMmap,
+    memory_size: u64,
+    low_end: u64,
+    kernel: &[u8],
+    what: &str,
+) -> Result<Loaded> {
     let format = KernelFormat::detect(kernel).ok_or_else(|| {
         Error::new(
             Op::LoadKernel,
@@ -81,7 +117,6 @@ pub fn load(
             ErrorKind::InvalidFormat("not a bzImage or ELF kernel".into()),
         )
     })?;
-    let low_end = ram_ranges(memory_size)[0].1;
     let bad_format = |e: loader::Error| {
         Error::library(
             Op::LoadKernel,
@@ -91,7 +126,7 @@ pub fn load(
         )
     };
 
-    let (mut hdr, load_addr, entry, reserved_end) = match format {
+    let (hdr, load_addr, entry, reserved_end) = match format {
         KernelFormat::BzImage => {
             let hdr = parse_setup_header(kernel, what)?;
             // The kernel occupies init_size bytes from its load address while
@@ -171,8 +206,17 @@ pub fn load(
             (hdr, r.kernel_load.0, r.kernel_load.0, r.kernel_end)
         }
     };
+    Ok(Loaded {
+        format,
+        hdr,
+        load_addr,
+        entry,
+        reserved_end,
+    })
+}
 
-    // Command line, NUL-terminated.
+/// Step 2: the command line, NUL-terminated, within the kernel's limit.
+fn write_cmdline(memory: &GuestMemoryMmap, hdr: &setup_header, cmdline: &str) -> Result<()> {
     let limit = if hdr.version >= 0x0206 {
         (hdr.cmdline_size as usize).min(CMDLINE_MAX - 1)
     } else {
@@ -200,50 +244,64 @@ pub fn load(
                 e,
             )
         })?;
+    Ok(())
+}
 
-    // initrd: as high as the kernel allows, page aligned, clear of the kernel.
-    let initrd_at = match initrd {
-        None => None,
-        Some(data) => {
-            let max = if hdr.version >= 0x0203 {
-                hdr.initrd_addr_max as u64
-            } else {
-                0x37ff_ffff
-            };
-            let top = low_end.min(max + 1);
-            // reserved_end is at most low_end (checked above), so this
-            // cannot overflow; checked all the same.
-            let bottom = reserved_end
-                .checked_next_multiple_of(4096)
-                .unwrap_or(u64::MAX);
-            let size = data.len() as u64;
-            let fits = top
-                .checked_sub(size)
-                .map(|a| a & !0xfff)
-                .filter(|a| *a >= bottom);
-            let Some(addr) = fits else {
-                return Err(Error::new(
-                    Op::LoadInitrd,
-                    format!("initrd of {size} bytes"),
-                    ErrorKind::NoSpace(format!(
-                        "only {} bytes of guest RAM are free for it between {bottom:#x} and {top:#x}",
-                        top.saturating_sub(bottom)
-                    )),
-                ));
-            };
-            memory.write_slice(data, GuestAddress(addr)).map_err(|e| {
-                Error::library(
-                    Op::LoadInitrd,
-                    format!("initrd at {addr:#x}"),
-                    ErrorKind::NoSpace("guest memory".into()),
-                    e,
-                )
-            })?;
-            Some((addr, size))
-        }
+/// Step 3: the initrd, as high as the kernel allows, page aligned, clear
+/// of the kernel; its address and size.
+fn load_initrd(
+    memory: &GuestMemoryMmap,
+    loaded: &Loaded,
+    low_end: u64,
+    data: &[u8],
+) -> Result<(u64, u64)> {
+    let (hdr, reserved_end) = (&loaded.hdr, loaded.reserved_end);
+    let max = if hdr.version >= 0x0203 {
+        hdr.initrd_addr_max as u64
+    } else {
+        0x37ff_ffff
     };
+    let top = low_end.min(max + 1);
+    // reserved_end is at most low_end (checked above), so this
+    // cannot overflow; checked all the same.
+    let bottom = reserved_end
+        .checked_next_multiple_of(4096)
+        .unwrap_or(u64::MAX);
+    let size = data.len() as u64;
+    let fits = top
+        .checked_sub(size)
+        .map(|a| a & !0xfff)
+        .filter(|a| *a >= bottom);
+    let Some(addr) = fits else {
+        return Err(Error::new(
+            Op::LoadInitrd,
+            format!("initrd of {size} bytes"),
+            ErrorKind::NoSpace(format!(
+                "only {} bytes of guest RAM are free for it between {bottom:#x} and {top:#x}",
+                top.saturating_sub(bottom)
+            )),
+        ));
+    };
+    memory.write_slice(data, GuestAddress(addr)).map_err(|e| {
+        Error::library(
+            Op::LoadInitrd,
+            format!("initrd at {addr:#x}"),
+            ErrorKind::NoSpace("guest memory".into()),
+            e,
+        )
+    })?;
+    Ok((addr, size))
+}
 
-    // The zero page.
+/// Step 4: the zero page: the header as a loader fills it in, and the
+/// e820 map, which it returns.
+fn write_zero_page(
+    memory: &GuestMemoryMmap,
+    memory_size: u64,
+    mut hdr: setup_header,
+    cmdline: &str,
+    initrd_at: Option<(u64, u64)>,
+) -> Result<Vec<(u64, u64, u32)>> {
     let mut params = boot_params::default();
     hdr.type_of_loader = 0xff;
     hdr.boot_flag = 0xaa55;
@@ -279,14 +337,7 @@ pub fn load(
             )
         })?;
 
-    Ok(BootLayout {
-        format,
-        load_addr,
-        entry,
-        zero_page: ZERO_PAGE_ADDR,
-        initrd: initrd_at,
-        e820,
-    })
+    Ok(e820)
 }
 
 /// The e820 map of a VM with `memory_size` bytes: conventional memory below
