@@ -101,6 +101,32 @@ impl VmBuilder {
     /// Creates the VM, its memory and its vCPUs. On failure nothing is left:
     /// every fd and mapping made so far is released.
     pub fn build(&self, kvm: &Kvm) -> Result<Vm> {
+        self.check(kvm)?;
+        let fd = create_vm_fd(kvm)?;
+        let memory = self.map_memory()?;
+        set_user_memory_regions(kvm, &fd, &memory)?;
+        set_tss_addr(kvm, &fd)?;
+        if self.irqchip {
+            create_irqchip(kvm, &fd)?;
+            create_pit2(kvm, &fd)?;
+        }
+        let inner = Arc::new(VmInner {
+            sys: kvm.sys.clone(),
+            flavor: kvm.flavor,
+            fd,
+            memory,
+            memory_size: self.memory,
+            irqchip: self.irqchip,
+            path: kvm.path.clone(),
+        });
+        let vcpus = (0..self.vcpus)
+            .map(|i| Vcpu::create(&inner, i, kvm.vcpu_mmap_size))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Vm { inner, vcpus })
+    }
+
+    /// Refuses what cannot be built before any KVM object is made.
+    fn check(&self, kvm: &Kvm) -> Result<()> {
         let max = kvm.max_vcpus();
         if self.vcpus == 0 || self.vcpus > max {
             return Err(Error::new(
@@ -126,84 +152,94 @@ impl VmBuilder {
                 ErrorKind::Unsupported("in-kernel irqchip"),
             ));
         }
-        let sys = kvm.sys.clone();
-        let req = kvm.flavor.requests();
-        let fd = create_vm_fd(kvm)?;
+        Ok(())
+    }
 
+    /// Guest RAM: the ranges below the MMIO gap and above 4 GiB.
+    fn map_memory(&self) -> Result<GuestMemoryMmap> {
         let ranges: Vec<(GuestAddress, usize)> = ram_ranges(self.memory)
             .into_iter()
             .map(|(start, len)| (GuestAddress(start), len as usize))
             .collect();
-        let memory = GuestMemoryMmap::from_ranges(&ranges).map_err(|e| {
+        GuestMemoryMmap::from_ranges(&ranges).map_err(|e| {
             Error::library(
                 Op::SetupMemory,
                 format!("{} bytes", self.memory),
                 ErrorKind::OutOfMemory,
                 e,
             )
-        })?;
-        for (slot, region) in memory.iter().enumerate() {
-            let host = region
-                .get_host_address(vm_memory::MemoryRegionAddress(0))
-                .map_err(|e| {
-                    Error::library(Op::SetupMemory, "guest region", ErrorKind::OutOfMemory, e)
-                })?;
-            let r = kvm_userspace_memory_region {
-                slot: slot as u32,
-                flags: 0,
-                guest_phys_addr: region.start_addr().0,
-                memory_size: region.len(),
-                userspace_addr: host as u64,
-            };
-            // SAFETY: `r` is a valid kvm_userspace_memory_region describing a
-            // mapping owned by `memory`, which the VM keeps for its lifetime.
-            unsafe {
-                sys.ioctl(
-                    fd.as_raw_fd(),
-                    req.set_user_memory_region,
-                    &r as *const _ as usize,
-                )
-            }
-            .map_err(|e| {
-                Error::os(
-                    Op::SetupMemory,
-                    format!(
-                        "slot {slot} at {:#x}, {} bytes",
-                        r.guest_phys_addr, r.memory_size
-                    ),
-                    e,
-                )
-            })?;
-        }
-
-        // SAFETY: KVM_SET_TSS_ADDR takes the guest address by value.
-        unsafe { sys.ioctl(fd.as_raw_fd(), req.set_tss_addr, TSS_ADDRESS as usize) }
-            .map_err(|e| Error::os(Op::CreateVm, format!("tss at {TSS_ADDRESS:#x}"), e))?;
-
-        if self.irqchip {
-            // SAFETY: KVM_CREATE_IRQCHIP takes no argument.
-            unsafe { sys.ioctl(fd.as_raw_fd(), req.create_irqchip, 0) }
-                .map_err(|e| Error::os(Op::SetupIrqchip, "irqchip", e))?;
-            let pit = kvm_pit_config::default();
-            // SAFETY: `pit` is a valid kvm_pit_config that outlives the call.
-            unsafe { sys.ioctl(fd.as_raw_fd(), req.create_pit2, &pit as *const _ as usize) }
-                .map_err(|e| Error::os(Op::SetupIrqchip, "pit", e))?;
-        }
-
-        let inner = Arc::new(VmInner {
-            sys,
-            flavor: kvm.flavor,
-            fd,
-            memory,
-            memory_size: self.memory,
-            irqchip: self.irqchip,
-            path: kvm.path.clone(),
-        });
-        let vcpus = (0..self.vcpus)
-            .map(|i| Vcpu::create(&inner, i, kvm.vcpu_mmap_size))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Vm { inner, vcpus })
+        })
     }
+}
+
+/// `KVM_SET_USER_MEMORY_REGION`, one slot per range of guest RAM.
+fn set_user_memory_regions(kvm: &Kvm, fd: &OwnedFd, memory: &GuestMemoryMmap) -> Result<()> {
+    let req = kvm.flavor.requests();
+    for (slot, region) in memory.iter().enumerate() {
+        let host = region
+            .get_host_address(vm_memory::MemoryRegionAddress(0))
+            .map_err(|e| {
+                Error::library(Op::SetupMemory, "guest region", ErrorKind::OutOfMemory, e)
+            })?;
+        let r = kvm_userspace_memory_region {
+            slot: slot as u32,
+            flags: 0,
+            guest_phys_addr: region.start_addr().0,
+            memory_size: region.len(),
+            userspace_addr: host as u64,
+        };
+        // SAFETY: `r` is a valid kvm_userspace_memory_region describing a
+        // mapping owned by `memory`, which the VM keeps for its lifetime.
+        unsafe {
+            kvm.sys.ioctl(
+                fd.as_raw_fd(),
+                req.set_user_memory_region,
+                &r as *const _ as usize,
+            )
+        }
+        .map_err(|e| {
+            Error::os(
+                Op::SetupMemory,
+                format!(
+                    "slot {slot} at {:#x}, {} bytes",
+                    r.guest_phys_addr, r.memory_size
+                ),
+                e,
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// `KVM_SET_TSS_ADDR`.
+fn set_tss_addr(kvm: &Kvm, fd: &OwnedFd) -> Result<()> {
+    let req = kvm.flavor.requests().set_tss_addr;
+    // SAFETY: KVM_SET_TSS_ADDR takes the guest address by value.
+    unsafe { kvm.sys.ioctl(fd.as_raw_fd(), req, TSS_ADDRESS as usize) }
+        .map(drop)
+        .map_err(|e| Error::os(Op::CreateVm, format!("tss at {TSS_ADDRESS:#x}"), e))
+}
+
+/// `KVM_CREATE_IRQCHIP`.
+fn create_irqchip(kvm: &Kvm, fd: &OwnedFd) -> Result<()> {
+    let req = kvm.flavor.requests().create_irqchip;
+    // SAFETY: KVM_CREATE_IRQCHIP takes no argument.
+    unsafe { kvm.sys.ioctl(fd.as_raw_fd(), req, 0) }
+        .map(drop)
+        .map_err(|e| Error::os(Op::SetupIrqchip, "irqchip", e))
+}
+
+/// `KVM_CREATE_PIT2`.
+fn create_pit2(kvm: &Kvm, fd: &OwnedFd) -> Result<()> {
+    let req = kvm.flavor.requests().create_pit2;
+    let pit = kvm_pit_config::default();
+    // SAFETY: `pit` is a valid kvm_pit_config that outlives the call.
+    unsafe {
+        kvm.sys
+            .ioctl(fd.as_raw_fd(), req, &pit as *const _ as usize)
+    }
+    .map(drop)
+    .map_err(|e| Error::os(Op::SetupIrqchip, "pit", e))
 }
 
 /// Linux: `KVM_CREATE_VM` on the system fd returns a new fd. illumos: the
