@@ -10,6 +10,11 @@
 //!   the first touch of guest memory), beside the host reading the same
 //!   file from the page cache into a buffer with `pread`; prints host time
 //!   ÷ hull time (1.0: as fast as the host).
+//! * `virtio_net_tx`: 39 × 256 full-size frames sent by the test kernel
+//!   through a virtio-net NIC onto a tap (boot with 40 batches, minus boot
+//!   with 1), beside a host program writing the same frames to a tap of its
+//!   own; prints host time ÷ hull time. Needs root (a private network
+//!   namespace).
 //! * `vm_at_scale`: the lifecycle again with 1, 100 and 1000 VMs alive
 //!   (each 2 MiB, one vCPU that has run), for hull and raw, printed with
 //!   each one's growth (per-op time at 1000 ÷ at 1).
@@ -293,6 +298,113 @@ fn virtio_blk_read(c: &mut Criterion) {
     let _ = std::fs::remove_file(&path);
 }
 
+/// A tap of the caller's network namespace with virtio headers, as hull
+/// makes them, for the host side of `virtio_net_tx`.
+fn host_tap(name: &str) -> std::fs::File {
+    use std::os::fd::FromRawFd;
+    // SAFETY: open, then TUNSETIFF/TUNSETVNETHDRSZ with a valid ifreq / int.
+    unsafe {
+        let fd = libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        assert!(fd >= 0);
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        for (d, s) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+            *d = s as libc::c_char;
+        }
+        ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as i16;
+        assert_eq!(libc::ioctl(fd, libc::TUNSETIFF, &mut ifr), 0);
+        let size: libc::c_int = 12;
+        assert_eq!(libc::ioctl(fd, libc::TUNSETVNETHDRSZ, &size), 0);
+        std::fs::File::from_raw_fd(fd)
+    }
+}
+
+fn virtio_net_tx(c: &mut Criterion) {
+    // SAFETY: unshare affects this thread (and the `ip` it starts) only.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
+        eprintln!("SKIPPED virtio_net_tx: cannot make a network namespace; run as root");
+        return;
+    }
+    let kvm = Kvm::open().unwrap();
+    let mut host = host_tap("hhost0");
+    let up = |t: &str| {
+        let ok = std::process::Command::new("ip")
+            .args(["link", "set", t, "up"])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    };
+    up("hhost0");
+    let frame = {
+        let mut f = vec![0u8; 12 + 1514];
+        f[12..18].fill(0xff);
+        f[18..24].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+        f[24..26].copy_from_slice(&[0x88, 0xb5]);
+        f
+    };
+    let boot = |batches: u32| {
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.cmdline = format!("console=ttyS0 hull.net hull.netflood={batches}");
+        spec.nics = vec![hull::vm::NicSpec::new("hvm0")];
+        let mut m = Machine::boot(&kvm, &spec, Box::new(std::io::sink())).unwrap();
+        up("hvm0");
+        assert_eq!(
+            m.run(Some(Duration::from_secs(120))).unwrap(),
+            Outcome::Reset
+        );
+    };
+    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
+    let timed = |side: &'static str, n: u64, op: &mut dyn FnMut()| {
+        let mut t = Duration::ZERO;
+        for _ in 0..n {
+            let s = std::time::Instant::now();
+            op();
+            t += s.elapsed();
+        }
+        let mut tot = totals.lock().unwrap();
+        let e = tot.entry(side).or_insert((Duration::ZERO, 0u64));
+        e.0 += t;
+        e.1 += n;
+        t
+    };
+    let mut g = c.benchmark_group("virtio_net_tx");
+    g.sample_size(10);
+    g.bench_function("hull_40_batches", |b| {
+        b.iter_custom(|n| timed("many", n, &mut || boot(40)))
+    });
+    g.bench_function("hull_1_batch", |b| {
+        b.iter_custom(|n| timed("one", n, &mut || boot(1)))
+    });
+    g.bench_function("host_write_9984_frames", |b| {
+        b.iter_custom(|n| {
+            timed("host", n, &mut || {
+                use std::io::Write;
+                for _ in 0..39 * 256 {
+                    host.write_all(&frame).unwrap();
+                }
+            })
+        })
+    });
+    g.finish();
+    let tot = totals.lock().unwrap();
+    if tot.is_empty() {
+        return;
+    }
+    let per = |side| {
+        let (t, k): (Duration, u64) = tot[side];
+        t.as_secs_f64() * 1e3 / k.max(1) as f64
+    };
+    let hull = per("many") - per("one");
+    println!(
+        "virtio_net_tx 9984 frames of 1514 bytes: hull {hull:.2} ms (40 batches {:.2} - 1 batch {:.2}), host write {:.2} ms; host/hull = {:.2}",
+        per("many"),
+        per("one"),
+        per("host"),
+        per("host") / hull
+    );
+}
+
 fn at_scale(c: &mut Criterion) {
     // Each VM alive holds a VM fd and a vCPU fd: make room for 1000.
     // SAFETY: plain getrlimit/setrlimit on a local struct.
@@ -401,6 +513,7 @@ fn all(c: &mut Criterion) {
     pio_exit(c);
     boot(c);
     virtio_blk_read(c);
+    virtio_net_tx(c);
     at_scale(c);
 }
 

@@ -42,7 +42,9 @@
  * from the MAC in the device's configuration with the payload given by
  * "hull.netsend=<text>" (up to a space), prints "net: sent", waits for the
  * first frame it receives and prints "net: recv <payload>" (up to a NUL),
- * then resets.
+ * then resets. With "hull.netflood=B" it sends B batches of 256 full-size
+ * frames instead (one notification per batch) and prints "net: flood
+ * done", for the benchmark.
  *
  * Guest kernel mode is emulated on the machines this is tested on (about
  * 1.7 M instructions/s), so it does as little as it can: no UART status
@@ -465,9 +467,9 @@ blk_done:
 	.set	RXQ_DESC,	0x310000
 	.set	RXQ_AVAIL,	0x310100
 	.set	RXQ_USED,	0x311000
-	.set	TXQ_DESC,	0x320000
-	.set	TXQ_AVAIL,	0x320100
-	.set	TXQ_USED,	0x321000
+	.set	TXQ_DESC,	0x350000		/* 256 entries */
+	.set	TXQ_AVAIL,	0x351000
+	.set	TXQ_USED,	0x352000
 	.set	NET_RXBUF,	0x330000
 	.set	NET_TXBUF,	0x340000
 
@@ -523,9 +525,12 @@ do_net:
 	mov	dword ptr [r12 + 0xa0], RXQ_USED
 	mov	dword ptr [r12 + 0xa4], 0
 	mov	dword ptr [r12 + 0x44], 1
-	/* transmitq1 */
+	/* transmitq1: 256 entries, for hull.netflood */
 	mov	dword ptr [r12 + 0x30], 1
-	mov	dword ptr [r12 + 0x38], 8
+	mov	eax, [r12 + 0x34]
+	cmp	eax, 256
+	jb	blk_qsmall
+	mov	dword ptr [r12 + 0x38], 256
 	mov	dword ptr [r12 + 0x80], TXQ_DESC
 	mov	dword ptr [r12 + 0x84], 0
 	mov	dword ptr [r12 + 0x90], TXQ_AVAIL
@@ -545,7 +550,7 @@ do_net:
 	/* The frame: a zero virtio_net_hdr_v1, broadcast, our MAC, 0x88b5. */
 	mov	rdi, NET_TXBUF
 	xor	eax, eax
-	mov	ecx, 128
+	mov	ecx, 2048
 	rep stosb
 	mov	rdi, NET_TXBUF + 12
 	mov	al, 0xff
@@ -574,7 +579,12 @@ do_net:
 	inc	rsi
 	inc	rdi
 	jmp	2b
-3:	/* 12 + 14 + at least 46 payload bytes */
+3:	mov	rdi, r15
+	lea	rsi, [rip + opt_netflood]
+	call	find_after
+	test	rax, rax
+	jnz	net_flood
+	/* 12 + 14 + at least 46 payload bytes */
 	mov	qword ptr [TXQ_DESC], NET_TXBUF
 	mov	dword ptr [TXQ_DESC + 8], 12 + 14 + 64
 	mov	word ptr [TXQ_DESC + 12], 0
@@ -596,6 +606,45 @@ do_net:
 	mov	rsi, NET_RXBUF + 12 + 14
 	call	puts
 	call	newline
+	jmp	blk_done
+
+/* hull.netflood=B: B batches of 256 full-size frames (12 + 1514 bytes),
+ * all 256 descriptors pointing at the one frame, one notification per
+ * batch. */
+net_flood:
+	mov	rsi, rax
+	call	parse_dec
+	mov	r14, rax			/* batches */
+	xor	ecx, ecx
+1:	mov	rdx, rcx
+	shl	rdx, 4
+	mov	qword ptr [TXQ_DESC + rdx], NET_TXBUF
+	mov	dword ptr [TXQ_DESC + rdx + 8], 12 + 1514
+	mov	dword ptr [TXQ_DESC + rdx + 12], 0	/* flags, next */
+	inc	ecx
+	cmp	ecx, 256
+	jb	1b
+	xor	r13d, r13d			/* avail index */
+2:	test	r14, r14
+	jz	5f
+	xor	ecx, ecx
+3:	mov	eax, r13d
+	add	eax, ecx
+	and	eax, 255
+	mov	word ptr [TXQ_AVAIL + 4 + rax * 2], cx
+	inc	ecx
+	cmp	ecx, 256
+	jb	3b
+	add	r13d, 256
+	mov	word ptr [TXQ_AVAIL + 2], r13w
+	mov	dword ptr [r12 + 0x50], 1
+4:	movzx	eax, word ptr [TXQ_USED + 2]
+	cmp	ax, r13w
+	jne	4b
+	dec	r14
+	jmp	2b
+5:	lea	rsi, [rip + msg_netflood]
+	call	puts
 	jmp	blk_done
 
 net_baddevice:	lea	rsi, [rip + msg_net_baddevice]
@@ -801,6 +850,8 @@ opt_echo:	.asciz	"hull.echo"
 opt_blk:	.asciz	"hull.blk"
 opt_net:	.asciz	"hull.net"
 opt_netsend:	.asciz	"hull.netsend="
+opt_netflood:	.asciz	"hull.netflood="
+msg_netflood:	.asciz	"net: flood done\n"
 msg_netsent:	.asciz	"net: sent\n"
 msg_netrecv:	.asciz	"net: recv "
 msg_net_baddevice:	.asciz	"net: bad device id\n"
