@@ -123,30 +123,37 @@ impl Net {
     }
 
     fn transmit(&mut self, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool {
+        use vm_memory::GuestMemoryBackend;
         let mut used = false;
-        let mut packet = Vec::with_capacity(MAX_PACKET);
+        let mut iov: Vec<libc::iovec> = Vec::new();
         while let Some(chain) = queue.pop_descriptor_chain(memory) {
             let head = chain.head_index();
-            packet.clear();
+            // The packet goes to the tap straight from guest memory, one
+            // iovec per buffer (a buffer across two memory regions, or
+            // outside guest memory, drops the packet).
+            iov.clear();
+            let mut total = 0usize;
             let mut ok = true;
-            for d in chain.collect::<Vec<Descriptor>>() {
+            for d in chain {
                 let n = d.len() as usize;
-                if d.is_write_only() || packet.len() + n > MAX_PACKET {
+                total += n;
+                let slice = (!d.is_write_only() && total <= MAX_PACKET)
+                    .then(|| memory.get_slice(d.addr(), n).ok())
+                    .flatten();
+                let Some(slice) = slice else {
                     ok = false;
                     break;
-                }
-                let at = packet.len();
-                packet.resize(at + n, 0);
-                if memory.read_slice(&mut packet[at..], d.addr()).is_err() {
-                    ok = false;
-                    break;
-                }
-            }
-            if ok && packet.len() > HDR_LEN {
-                // SAFETY: writing `packet` (initialised bytes) to our tap fd.
-                let n = unsafe {
-                    libc::write(self.tap.as_raw_fd(), packet.as_ptr().cast(), packet.len())
                 };
+                iov.push(libc::iovec {
+                    iov_base: slice.ptr_guard_mut().as_ptr().cast(),
+                    iov_len: n,
+                });
+            }
+            if ok && total > HDR_LEN {
+                // SAFETY: each iovec covers `n` bytes of mapped guest memory,
+                // which stays mapped while `memory` lives; the kernel only
+                // reads it.
+                let n = unsafe { libc::writev(self.tap.as_raw_fd(), iov.as_ptr(), iov.len() as i32) };
                 if n < 0 {
                     self.dropped += 1;
                 }
