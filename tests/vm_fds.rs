@@ -90,6 +90,20 @@ fn no_fd_or_mapping_outlives_a_vm_whether_it_succeeded_or_failed() {
     let mut m = Machine::boot(&kvm, &spec, Box::new(Captured::default())).unwrap();
     assert!(m.run(Some(Duration::from_millis(200))).is_err());
     drop(m);
+    // Confined (the vCPU threads may not close fds), with a disk and its
+    // ioeventfds, irqfd and device thread.
+    let disk = std::env::temp_dir().join(format!("hull-fds-{}", std::process::id()));
+    std::fs::write(&disk, vec![0u8; 4096]).unwrap();
+    spec.cmdline = "hull.blk hull.blkread=1".into();
+    spec.disks = vec![hull::vm::DiskSpec::new(&disk)];
+    spec.confine = true;
+    let mut m = Machine::boot(&kvm, &spec, Box::new(Captured::default())).unwrap();
+    m.run(Some(Duration::from_secs(30))).unwrap();
+    drop(m);
+    assert_eq!(open_fds(), fds, "an fd outlived a confined machine");
+    std::fs::remove_file(&disk).ok();
+    spec.disks.clear();
+    spec.confine = false;
     // Failed after the VM was built: memory too small, initrd too large.
     spec.memory_mib = 1;
     assert!(Machine::boot(&kvm, &spec, Box::new(Captured::default())).is_err());

@@ -280,9 +280,8 @@ impl Devices {
                         }
                         p.revents = 0;
                     }
-                    let input_ready = input.is_some()
-                        && n > 0
-                        && fds[queues].revents & libc::POLLIN != 0;
+                    let input_ready =
+                        input.is_some() && n > 0 && fds[queues].revents & libc::POLLIN != 0;
                     if let Some(w) = fds.last_mut() {
                         w.revents = 0;
                     }

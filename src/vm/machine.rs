@@ -413,29 +413,37 @@ impl Machine {
                     return Err(e);
                 }
             }
-            for vcpu in vcpus {
+            // Each vCPU comes back from its thread, to be dropped here: a
+            // confined thread may not close its fds.
+            let mut handles = Vec::new();
+            for mut vcpu in vcpus {
                 let tx = tx.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("vcpu{}", vcpu.index()))
                     .spawn_scoped(s, move || {
                         if let Some(Err(e)) = filter.map(|f| f.apply()) {
                             let _ = tx.send(Err(e));
-                            return;
+                            return vcpu;
                         }
-                        if let Some(r) = vcpu_loop(vcpu, devices, irqchip) {
+                        if let Some(r) = vcpu_loop(&mut vcpu, devices, irqchip) {
                             let _ = tx.send(r);
                         }
+                        vcpu
                     })
                     .map_err(|e| Error::os(Op::RunMachine, "vcpu thread", e));
-                if let Err(e) = spawned {
-                    // The scope waits for the threads already running: stop
-                    // them, or it would wait for ever.
-                    for st in &stoppers {
-                        st.stop();
+                match spawned {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        // The scope waits for the threads already running:
+                        // stop them, or it would wait for ever.
+                        for st in &stoppers {
+                            st.stop();
+                        }
+                        inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        devices.wake();
+                        drop(handles.into_iter().map(|h| h.join()).collect::<Vec<_>>());
+                        return Err(e);
                     }
-                    inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                    devices.wake();
-                    return Err(e);
                 }
             }
             drop(tx);
@@ -473,6 +481,8 @@ impl Machine {
             }
             inputs_stop.store(true, std::sync::atomic::Ordering::Relaxed);
             devices.wake();
+            // Dropped on this thread, which may close them.
+            drop(handles.into_iter().map(|h| h.join()).collect::<Vec<_>>());
             r
         });
         self.devices.flush();
@@ -481,7 +491,7 @@ impl Machine {
 }
 
 /// Runs one vCPU until it has an outcome to report or is stopped (`None`).
-fn vcpu_loop(mut vcpu: Vcpu, devices: &Devices, irqchip: bool) -> Option<Result<Outcome>> {
+fn vcpu_loop(vcpu: &mut Vcpu, devices: &Devices, irqchip: bool) -> Option<Result<Outcome>> {
     let index = vcpu.index();
     let fault = |what: String| {
         Some(Err(Error::new(

@@ -153,7 +153,8 @@ impl Net {
                 // SAFETY: each iovec covers `n` bytes of mapped guest memory,
                 // which stays mapped while `memory` lives; the kernel only
                 // reads it.
-                let n = unsafe { libc::writev(self.tap.as_raw_fd(), iov.as_ptr(), iov.len() as i32) };
+                let n =
+                    unsafe { libc::writev(self.tap.as_raw_fd(), iov.as_ptr(), iov.len() as i32) };
                 if n < 0 {
                     self.dropped += 1;
                 }
