@@ -8,9 +8,10 @@
 //! The entries follow the specification's chapter 4 and what KVM's
 //! in-kernel irqchip wires: one processor entry per vCPU (local APIC id =
 //! vCPU index, vCPU 0 the bootstrap processor), one ISA bus, the I/O APIC
-//! at 0xfec00000, ISA IRQ *n* on I/O APIC pin *n* except IRQ 0 on pin 2
-//! (KVM's default routing sends GSI 0 to pin 2), ExtINT on the bootstrap
-//! processor's LINT0 and NMI on every processor's LINT1.
+//! at 0xfec00000, ISA IRQ *n* on I/O APIC pin *n* for all 16 (KVM's
+//! default routing, which hull does not change, sends GSI *n* to pin *n*:
+//! `kvm_setup_default_irq_routing`, virt/kvm/irqchip.c), ExtINT on the
+//! bootstrap processor's LINT0 and NMI on every processor's LINT1.
 
 use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
 
@@ -76,15 +77,9 @@ pub fn build(cpus: u32) -> Result<Vec<u8>> {
     entries.extend(IOAPIC_ADDR.to_le_bytes());
     count += 1;
     for irq in 0u8..16 {
-        let pin = match irq {
-            0 => 2,
-            // The cascade: pin 2 carries IRQ 0.
-            2 => continue,
-            n => n,
-        };
         // type, flags (conforming polarity and trigger), bus, bus irq,
-        // destination I/O APIC, its pin.
-        entries.extend([ENTRY_IO_INT, INT_TYPE_INT, 0, 0, 0, irq, ioapic_id, pin]);
+        // destination I/O APIC, its pin: the same number.
+        entries.extend([ENTRY_IO_INT, INT_TYPE_INT, 0, 0, 0, irq, ioapic_id, irq]);
         count += 1;
     }
     entries.extend([ENTRY_LOCAL_INT, INT_TYPE_EXTINT, 0, 0, 0, 0, 0, 0]);
@@ -151,8 +146,8 @@ mod tests {
             assert_eq!(len, t.len());
             assert_eq!(t.iter().fold(0u8, |a, x| a.wrapping_add(*x)), 0);
             let count = u16::from_le_bytes([t[34], t[35]]) as u32;
-            // cpus, bus, I/O APIC, 15 ISA interrupts, 2 local.
-            assert_eq!(count, cpus + 1 + 1 + 15 + 2);
+            // cpus, bus, I/O APIC, 16 ISA interrupts, 2 local.
+            assert_eq!(count, cpus + 1 + 1 + 16 + 2);
             // Walk the entries: processors first, ids 0.., the BSP first.
             let mut off = 44;
             let mut seen = 0;
@@ -167,6 +162,13 @@ mod tests {
             }
             assert_eq!(off, len);
             assert_eq!(seen, cpus);
+            // ISA IRQ n on pin n, as KVM routes GSI n.
+            let ints: Vec<(u8, u8)> = t[44 + 20 * cpus as usize + 16..]
+                .chunks(8)
+                .filter(|e| e[0] == ENTRY_IO_INT)
+                .map(|e| (e[5], e[7]))
+                .collect();
+            assert_eq!(ints, (0..16).map(|n| (n, n)).collect::<Vec<_>>());
         }
         assert!(build(0).is_err());
         assert!(build(MAX_CPUS + 1).is_err());
