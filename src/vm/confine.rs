@@ -12,8 +12,8 @@
 //! | `ioctl` with `KVM_RUN`, `KVM_GET_REGS`, `KVM_GET_MP_STATE`, `KVM_IRQ_LINE` only | running the vCPU, reading why it stopped, raising interrupts |
 //! | `read`, `write`, `pread64`, `pwrite64`, `readv`, `writev`, `lseek`, `fsync`, `fdatasync` | the console, disks and taps (already open) |
 //! | `poll`, `ppoll`, `futex`, `nanosleep`, `clock_nanosleep`, `clock_gettime`, `sched_yield` | waiting, and the locks between threads |
-//! | `mmap`, `munmap`, `mremap`, `brk`, `madvise` | the allocator |
-//! | `rt_sigreturn`, `rt_sigprocmask`, `sigaltstack`, `exit` | the kick signal, and the thread's own end |
+//! | `mmap` and `mprotect` without `PROT_EXEC`, `munmap`, `mremap`, `brk`, `madvise` | the allocator (no new executable memory) |
+//! | `rt_sigreturn`, `rt_sigprocmask`, `rt_sigaction`, `sigaltstack`, `exit` | the kick signal, a fault handler resetting itself, and the thread's own end |
 //!
 //! Anything else (`openat`, `socket`, `execve`, `clone`, `kill`, `ptrace`,
 //! any other `ioctl` …) fails with `EPERM`: the filter returns an error
@@ -43,13 +43,13 @@ pub const ALLOWED: &[&str] = &[
     "clock_nanosleep",
     "clock_gettime",
     "sched_yield",
-    "mmap",
     "munmap",
     "mremap",
     "brk",
     "madvise",
     "rt_sigreturn",
     "rt_sigprocmask",
+    "rt_sigaction",
     "sigaltstack",
     "exit",
 ];
@@ -86,13 +86,13 @@ fn number(name: &str) -> i64 {
         "clock_nanosleep" => libc::SYS_clock_nanosleep,
         "clock_gettime" => libc::SYS_clock_gettime,
         "sched_yield" => libc::SYS_sched_yield,
-        "mmap" => libc::SYS_mmap,
         "munmap" => libc::SYS_munmap,
         "mremap" => libc::SYS_mremap,
         "brk" => libc::SYS_brk,
         "madvise" => libc::SYS_madvise,
         "rt_sigreturn" => libc::SYS_rt_sigreturn,
         "rt_sigprocmask" => libc::SYS_rt_sigprocmask,
+        "rt_sigaction" => libc::SYS_rt_sigaction,
         "sigaltstack" => libc::SYS_sigaltstack,
         "exit" => libc::SYS_exit,
         other => unreachable!("{other} is not in ALLOWED"),
@@ -125,6 +125,21 @@ impl Filter {
             ioctl_rules.push(SeccompRule::new(vec![cond]).map_err(|e| fail(&e))?);
         }
         rules.insert(libc::SYS_ioctl, ioctl_rules);
+        // mmap and mprotect, but never of executable memory (prot is the
+        // third argument of both).
+        for call in [libc::SYS_mmap, libc::SYS_mprotect] {
+            let cond = SeccompCondition::new(
+                2,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::MaskedEq(libc::PROT_EXEC as u64),
+                0,
+            )
+            .map_err(|e| fail(&e))?;
+            rules.insert(
+                call,
+                vec![SeccompRule::new(vec![cond]).map_err(|e| fail(&e))?],
+            );
+        }
         let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| fail(&e))?;
         let filter = SeccompFilter::new(
             rules,

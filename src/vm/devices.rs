@@ -110,9 +110,13 @@ impl Write for ConsoleInput {
             };
             let mut uart = lock(&serial);
             if uart.fifo_capacity() > 0 {
-                return uart
-                    .enqueue_raw_bytes(buf)
-                    .map_err(|e| std::io::Error::other(e.to_string()));
+                match uart.enqueue_raw_bytes(buf) {
+                    // In loopback mode (Linux's 8250 driver uses it while
+                    // probing) the UART takes no input: wait it out.
+                    Ok(0) => {}
+                    Ok(n) => return Ok(n),
+                    Err(e) => return Err(std::io::Error::other(e.to_string())),
+                }
             }
             drop(uart);
             drop(serial);
@@ -266,9 +270,21 @@ impl Devices {
                     .collect();
                 let queues = slot.notify.len();
                 while !stop.load(Ordering::Relaxed) {
+                    // The tap is watched only while nothing waits for a
+                    // receive buffer (poll ignores a negative fd); the
+                    // guest's notification wakes the thread when it posts
+                    // one, or the 50 ms timeout where there are no
+                    // ioeventfds.
+                    if let Some(fd) = input {
+                        fds[queues].fd = if lock_t(&slot.transport).input_blocked() {
+                            -1
+                        } else {
+                            fd
+                        };
+                    }
                     // SAFETY: `fds` holds valid pollfds for fds owned by the
                     // slot (and the transport), alive while this runs.
-                    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as u64, 50) };
+                    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as u64, 50) };
                     let mut used = false;
                     let mut t = lock_t(&slot.transport);
                     for (q, p) in fds.iter_mut().enumerate().take(queues) {
@@ -280,23 +296,13 @@ impl Devices {
                         }
                         p.revents = 0;
                     }
-                    let input_ready =
-                        input.is_some() && n > 0 && fds[queues].revents & libc::POLLIN != 0;
-                    if let Some(w) = fds.last_mut() {
-                        w.revents = 0;
+                    for p in fds.iter_mut().skip(queues) {
+                        p.revents = 0;
                     }
                     if input.is_some() {
-                        let got = t.input(&self.vm.memory);
-                        used |= got;
-                        fds[queues].revents = 0;
-                        drop(t);
-                        if !got && input_ready {
-                            // The input waits for the guest to post buffers.
-                            std::thread::sleep(std::time::Duration::from_millis(1));
-                        }
-                    } else {
-                        drop(t);
+                        used |= t.input(&self.vm.memory);
                     }
+                    drop(t);
                     if used {
                         self.raise(slot);
                     }

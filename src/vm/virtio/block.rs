@@ -161,6 +161,11 @@ impl Block {
         let Some((status, rest)) = descs.split_last() else {
             return 0;
         };
+        // A chain virtio-queue cut short (a loop, or longer than the queue)
+        // ends in a descriptor that still has a next: no status to trust.
+        if status.has_next() {
+            return 0;
+        }
         if !status.is_write_only() || status.len() < 1 {
             return 0;
         }

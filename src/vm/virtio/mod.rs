@@ -101,6 +101,11 @@ pub trait VirtioDevice: Send {
     fn input(&mut self, _queues: &mut [Queue], _memory: &GuestMemoryMmap) -> bool {
         false
     }
+    /// Whether input is waiting for the guest (so the input fd need not
+    /// be watched until the guest posts buffers).
+    fn input_blocked(&self) -> bool {
+        false
+    }
 }
 
 /// Where each device's window and interrupt line go.
@@ -310,6 +315,11 @@ impl MmioTransport {
         false
     }
 
+    /// Whether the device's input waits for the guest.
+    pub fn input_blocked(&self) -> bool {
+        self.device.input_blocked()
+    }
+
     /// The device's input fd, if it has one.
     pub fn input_fd(&self) -> Option<std::os::fd::RawFd> {
         self.device.input_fd()
@@ -332,27 +342,88 @@ impl MmioTransport {
             self.reset();
             return;
         }
-        let adding = v & !self.status;
+        // Bits are only ever added until a reset (virtio 1.1, 2.1.2): a
+        // write that clears one changes nothing about it.
+        let needs_reset = self.status & VIRTIO_CONFIG_S_NEEDS_RESET;
+        let mut new = v | (self.status & !VIRTIO_CONFIG_S_NEEDS_RESET);
+        let adding = new & !self.status;
         if adding & VIRTIO_CONFIG_S_FEATURES_OK != 0 {
-            // Only offered features, and the modern interface.
+            // Only offered features, and the modern interface; otherwise
+            // FEATURES_OK stays clear, for the driver to read back and give
+            // the device up (3.1.1).
             let ok = self.driver_features & !self.offered() == 0
                 && self.driver_features & (1 << VIRTIO_F_VERSION_1) != 0;
             if !ok {
-                // FEATURES_OK is not set: the driver reads it back and
-                // gives the device up (virtio 1.1, 3.1.1).
-                self.status = v & !VIRTIO_CONFIG_S_FEATURES_OK;
-                return;
+                new &= !VIRTIO_CONFIG_S_FEATURES_OK;
             }
         }
-        if adding & VIRTIO_CONFIG_S_DRIVER_OK != 0 {
+        if new & VIRTIO_CONFIG_S_DRIVER_OK != 0 && self.status & VIRTIO_CONFIG_S_DRIVER_OK == 0 {
             let order =
                 VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK;
-            if v & order != order {
-                self.status = v & !VIRTIO_CONFIG_S_DRIVER_OK;
-                self.needs_reset();
+            if new & order != order {
+                new &= !VIRTIO_CONFIG_S_DRIVER_OK;
+                self.status = new | VIRTIO_CONFIG_S_NEEDS_RESET;
                 return;
             }
         }
-        self.status = v | (self.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+        self.status = new | needs_reset;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Null;
+    impl VirtioDevice for Null {
+        fn device_type(&self) -> u32 {
+            2
+        }
+        fn features(&self) -> u64 {
+            0
+        }
+        fn queue_max_sizes(&self) -> &[u16] {
+            &[8]
+        }
+        fn read_config(&self, _: u64, data: &mut [u8]) {
+            data.fill(0);
+        }
+        fn process_queue(&mut self, _: usize, _: &mut Queue, _: &GuestMemoryMmap) -> bool {
+            false
+        }
+    }
+
+    fn w(t: &mut MmioTransport, m: &GuestMemoryMmap, off: u64, v: u32) {
+        t.write(off, &v.to_le_bytes(), m);
+    }
+
+    #[test]
+    fn the_status_register_follows_the_device_initialisation_rules() {
+        let m =
+            GuestMemoryMmap::<()>::from_ranges(&[(vm_memory::GuestAddress(0), 1 << 20)]).unwrap();
+        // Features never offered, with FEATURES_OK and DRIVER_OK in one
+        // write: neither is accepted, and the device needs a reset.
+        let mut t = MmioTransport::new(Box::new(Null));
+        w(&mut t, &m, R_DRIVER_FEATURES_SEL, 0);
+        w(&mut t, &m, R_DRIVER_FEATURES, 1 << 7);
+        w(&mut t, &m, R_STATUS, 0xf);
+        assert_eq!(
+            t.status() & (VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK),
+            0
+        );
+        assert_ne!(t.status() & VIRTIO_CONFIG_S_NEEDS_RESET, 0);
+        // A good negotiation; then a write that clears bits clears none.
+        let mut t = MmioTransport::new(Box::new(Null));
+        w(&mut t, &m, R_STATUS, 3);
+        w(&mut t, &m, R_DRIVER_FEATURES_SEL, 1);
+        w(&mut t, &m, R_DRIVER_FEATURES, 1);
+        w(&mut t, &m, R_STATUS, 0xb);
+        assert_ne!(t.status() & VIRTIO_CONFIG_S_FEATURES_OK, 0);
+        w(&mut t, &m, R_STATUS, 0xf);
+        w(&mut t, &m, R_STATUS, 0x1);
+        assert_eq!(t.status(), 0xf);
+        // Only a 0 resets.
+        w(&mut t, &m, R_STATUS, 0);
+        assert_eq!(t.status(), 0);
     }
 }

@@ -33,6 +33,9 @@ pub const MAX_PACKET: usize = HDR_LEN + 65_550;
 const RX: usize = 0;
 const TX: usize = 1;
 
+/// The header hull gives every packet it passes to the tap.
+static ZERO_HDR: [u8; HDR_LEN] = [0; HDR_LEN];
+
 /// A NIC to give a machine.
 ///
 /// ```
@@ -132,9 +135,19 @@ impl Net {
             // iovec per buffer (a buffer across two memory regions, or
             // outside guest memory, drops the packet).
             iov.clear();
+            // The header that reaches the tap is hull's: no offloads were
+            // negotiated, so flags and gso_type are 0 (virtio 1.1, 5.1.6.2),
+            // whatever the guest wrote. The guest's own 12 bytes are skipped.
+            iov.push(libc::iovec {
+                iov_base: ZERO_HDR.as_ptr() as *mut libc::c_void,
+                iov_len: HDR_LEN,
+            });
+            let mut skip = HDR_LEN;
             let mut total = 0usize;
             let mut ok = true;
+            let mut last_has_next = false;
             for d in chain {
+                last_has_next = d.has_next();
                 let n = d.len() as usize;
                 total += n;
                 let slice = (!d.is_write_only() && total <= MAX_PACKET)
@@ -144,12 +157,17 @@ impl Net {
                     ok = false;
                     break;
                 };
-                iov.push(libc::iovec {
-                    iov_base: slice.ptr_guard_mut().as_ptr().cast(),
-                    iov_len: n,
-                });
+                let cut = skip.min(n);
+                skip -= cut;
+                if n > cut {
+                    iov.push(libc::iovec {
+                        // SAFETY: `cut` <= `n`, inside the slice.
+                        iov_base: unsafe { slice.ptr_guard_mut().as_ptr().add(cut) }.cast(),
+                        iov_len: n - cut,
+                    });
+                }
             }
-            if ok && total > HDR_LEN {
+            if ok && !last_has_next && total > HDR_LEN {
                 // SAFETY: each iovec covers `n` bytes of mapped guest memory,
                 // which stays mapped while `memory` lives; the kernel only
                 // reads it.
@@ -181,7 +199,10 @@ impl Net {
                 return false;
             }
             buf.truncate(n as usize);
-            // One buffer holds the whole packet (no MRG_RXBUF).
+            // No offloads were negotiated: whatever the host put in the
+            // header, the guest gets flags and gso_type 0; one buffer holds
+            // the whole packet (num_buffers 1, no MRG_RXBUF).
+            buf[..10].fill(0);
             buf[10..12].copy_from_slice(&1u16.to_le_bytes());
             self.pending = Some(buf);
         }
@@ -191,13 +212,14 @@ impl Net {
         let head = chain.head_index();
         let packet = self.pending.take().expect("checked above");
         let descs: Vec<Descriptor> = chain.collect();
+        let whole = descs.last().is_some_and(|d| !d.has_next());
         let room: u64 = descs
             .iter()
             .filter(|d| d.is_write_only())
             .map(|d| d.len() as u64)
             .sum();
         let mut written = 0usize;
-        if descs.iter().all(|d| d.is_write_only()) && room >= packet.len() as u64 {
+        if whole && descs.iter().all(|d| d.is_write_only()) && room >= packet.len() as u64 {
             for d in &descs {
                 let n = (d.len() as usize).min(packet.len() - written);
                 if n == 0 {
@@ -260,6 +282,12 @@ impl VirtioDevice for Net {
 
     fn input_fd(&self) -> Option<RawFd> {
         Some(self.tap.as_raw_fd())
+    }
+
+    fn input_blocked(&self) -> bool {
+        // A packet waits for a receive buffer: the tap need not be watched
+        // until the guest posts one (its notification wakes the thread).
+        self.pending.is_some()
     }
 
     fn input(&mut self, queues: &mut [Queue], memory: &GuestMemoryMmap) -> bool {
