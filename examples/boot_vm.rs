@@ -46,8 +46,8 @@ struct Args {
     kvm: String,
     irqchip: Option<bool>,
     console_in: bool,
-    disks: Vec<hull::vm::DiskSpec>,
-    nics: Vec<hull::vm::NicSpec>,
+    disks: Vec<String>,
+    nics: Vec<String>,
     confine: bool,
 }
 
@@ -87,8 +87,9 @@ fn parse() -> Result<Args, String> {
         let num = |what: &str| format!("{flag}: {what}, got {value:?}");
         match flag.as_str() {
             "--kernel" => a.kernel = Some(value),
-            "--disk" => a.disks.push(disk(&value)?),
-            "--net" => a.nics.push(nic(&value)?),
+            // Checked in `run`: a bad value is a one-line error, not usage.
+            "--disk" => a.disks.push(value),
+            "--net" => a.nics.push(value),
             "--initrd" => a.initrd = Some(value),
             "--cmdline" => a.cmdline = Some(value),
             "--mem" => a.mem = value.parse().map_err(|_| num("a whole number of MiB"))?,
@@ -199,8 +200,12 @@ fn run(args: &Args) -> Result<(), String> {
     spec.memory_mib = args.mem;
     spec.vcpus = args.vcpus;
     spec.irqchip = args.irqchip;
-    spec.disks = args.disks.clone();
-    spec.nics = args.nics.clone();
+    spec.disks = args
+        .disks
+        .iter()
+        .map(|d| disk(d))
+        .collect::<Result<_, _>>()?;
+    spec.nics = args.nics.iter().map(|n| nic(n)).collect::<Result<_, _>>()?;
     spec.confine = args.confine;
 
     let kvm = Kvm::open_path(&args.kvm).map_err(|e| e.to_string())?;
