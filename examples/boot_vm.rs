@@ -4,7 +4,7 @@
 //! boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB]
 //!         [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip]
 //!         [--console-in] [--disk PATH[,ro][,serial=ID]]...
-//!         [--net TAP[,mac=MAC]]... [--confine]
+//!         [--net NAME[,mac=MAC][,over=LINK]]... [--confine]
 //! ```
 //!
 //! `--confine` runs the vCPU and device threads under hull's VMM seccomp
@@ -13,8 +13,9 @@
 //! Each `--disk` is a virtio-blk disk backed by a file or block device,
 //! announced on the command line (`virtio_mmio.device=...`; Linux names
 //! them vda, vdb, ... in order), read-only with `ro`. Each `--net` is a
-//! virtio-net NIC on tap `TAP` (made if missing), with the given or a
-//! random MAC.
+//! virtio-net NIC on tap `NAME` (made if missing), with the given or a
+//! random MAC; with `over=LINK`, on a macvtap link `NAME` that hull makes
+//! over `LINK` (a VNIC, say) and deletes when the machine ends.
 //!
 //! `--console-in` passes standard input to the guest's serial port (COM1):
 //! `echo 'hi.' | boot_vm --cmdline hull.echo` has the test kernel echo it.
@@ -34,7 +35,7 @@ use hull::vm::{BootSpec, Kvm, Machine, Outcome, TEST_KERNEL};
 const USAGE: &str =
     "usage: boot_vm [--kernel PATH] [--initrd PATH] [--cmdline STRING] [--mem MIB] \
 [--vcpus N] [--timeout SECS] [--kvm PATH] [--no-irqchip] [--console-in] \
-[--disk PATH[,ro][,serial=ID]]... [--net TAP[,mac=MAC]]... [--confine]";
+[--disk PATH[,ro][,serial=ID]]... [--net NAME[,mac=MAC][,over=LINK]]... [--confine]";
 
 struct Args {
     kernel: Option<String>,

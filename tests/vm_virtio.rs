@@ -530,3 +530,78 @@ fn queue_notifications_make_no_exit_where_kvm_has_ioeventfd_and_work_either_way(
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_nic_on_a_macvtap_over_a_hull_vnic_sends_and_receives_and_goes_with_the_machine() {
+    let test = "a_nic_on_a_macvtap_over_a_hull_vnic";
+    let Some(kvm) = kvm_or_skip(test) else {
+        return;
+    };
+    in_netns(test, move || {
+        use std::os::fd::AsRawFd;
+        std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").ok();
+        sh("ip link add p0 type veth peer name p1 && ip link set p0 up && ip link set p1 up");
+        let mut vnics = hull::vnic::Vnics::open().unwrap();
+        vnics
+            .create(&hull::vnic::VnicSpec {
+                name: "vn0".parse().unwrap(),
+                over: "p0".parse().unwrap(),
+                mac: hull::vnic::MacSpec::Random,
+                vlan: None,
+                mtu: None,
+            })
+            .unwrap();
+        let mac: hull::name::MacAddr = "02:00:00:00:0c:01".parse().unwrap();
+        let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
+        spec.memory_mib = 64;
+        spec.cmdline = "console=ttyS0 hull.net hull.netsend=via-macvtap".into();
+        spec.nics = vec![hull::vm::NicSpec::macvtap("mvt0", "vn0".parse().unwrap()).mac(mac)];
+        spec.confine = true;
+        let log = Captured::default();
+        let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+        // The guest's frames leave through the VNIC's parent: the veth's
+        // other end sees them.
+        let sock = packet_socket("p1");
+        std::thread::scope(|s| {
+            let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
+            let mut buf = [0u8; 2048];
+            let frame = loop {
+                // SAFETY: receiving into `buf`, writable for its length.
+                let n =
+                    unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+                assert!(n > 0, "no frame from the guest: {}", log.text());
+                if buf[12..14] == [0x88, 0xb5] {
+                    break buf[..n as usize].to_vec();
+                }
+            };
+            assert_eq!(&frame[6..12], &mac.0);
+            assert!(frame[14..].starts_with(b"via-macvtap"));
+            let mut reply = [0u8; 60];
+            reply[0..6].copy_from_slice(&mac.0);
+            reply[6..12].copy_from_slice(&[2, 0, 0, 0, 0x0c, 2]);
+            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
+            reply[14..20].copy_from_slice(b"to-mvt");
+            // SAFETY: sending `reply` on the bound packet socket.
+            assert_eq!(
+                unsafe { libc::send(sock.as_raw_fd(), reply.as_ptr().cast(), 60, 0) },
+                60
+            );
+            assert_eq!(
+                run.join().unwrap().unwrap(),
+                Outcome::Reset,
+                "{}",
+                log.text()
+            );
+        });
+        assert!(log.text().contains("net: recv to-mvt\n"), "{}", log.text());
+        drop(m);
+        let gone = !std::process::Command::new("ip")
+            .args(["link", "show", "mvt0"])
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(gone, "the macvtap link outlived its machine");
+        vnics.delete(&"vn0".parse().unwrap()).unwrap();
+    });
+}

@@ -10,8 +10,8 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
-    MacVlanMode,
+    InfoData, InfoKind, InfoMacVlan, InfoMacVtap, InfoVlan, LinkAttribute, LinkFlags, LinkInfo,
+    LinkMessage, MacVlanMode,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -205,6 +205,40 @@ impl Rtnl {
         m.attributes.push(RouteAttribute::Oif(index));
         self.request(RouteNetlinkMessage::NewRoute(m), NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
+    }
+
+    /// Makes a macvtap link `name` (bridge mode) over `over` with `mac`,
+    /// sets it up, and returns its index. (A macvtap over a macvlan sits on
+    /// the macvlan's own parent, as the kernel arranges.)
+    pub(crate) fn create_macvtap(
+        &mut self,
+        name: &str,
+        over: &str,
+        mac: [u8; 6],
+    ) -> io::Result<u32> {
+        let parent = self.index_of(over)?;
+        let mut m = LinkMessage::default();
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        m.attributes.push(LinkAttribute::Link(parent));
+        m.attributes.push(LinkAttribute::Address(mac.to_vec()));
+        m.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::MacVtap),
+            LinkInfo::Data(InfoData::MacVtap(vec![InfoMacVtap::Mode(
+                MacVlanMode::Bridge,
+            )])),
+        ]));
+        self.new_link(m)?;
+        let index = self.index_of(name)?;
+        if let Err(e) = self.set_up(index, None) {
+            let _ = self.del_link(index);
+            return Err(e);
+        }
+        Ok(index)
+    }
+
+    /// Deletes the link with this index.
+    pub(crate) fn delete_link(&mut self, index: u32) -> io::Result<()> {
+        self.del_link(index)
     }
 
     fn new_link(&mut self, m: LinkMessage) -> io::Result<()> {

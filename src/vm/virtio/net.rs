@@ -45,10 +45,15 @@ static ZERO_HDR: [u8; HDR_LEN] = [0; HDR_LEN];
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NicSpec {
-    /// The tap device's name (made if missing; at most 15 bytes).
+    /// The tap device's name (made if missing; at most 15 bytes), or with
+    /// `macvtap_over`, the macvtap link's.
     pub tap: String,
     /// The guest's MAC (`None`: a random locally administered one).
     pub mac: Option<MacAddr>,
+    /// Back the NIC with a macvtap link hull makes (named `tap`, bridge
+    /// mode, the guest's MAC) over this link, a hull VNIC say, instead of a
+    /// tap; deleted with the machine. Linux with macvtap only.
+    pub macvtap_over: Option<crate::name::LinkName>,
 }
 
 impl NicSpec {
@@ -57,6 +62,15 @@ impl NicSpec {
         NicSpec {
             tap: tap.to_string(),
             mac: None,
+            macvtap_over: None,
+        }
+    }
+
+    /// A NIC on a macvtap link named `name` that hull makes over `over`.
+    pub fn macvtap(name: &str, over: crate::name::LinkName) -> NicSpec {
+        NicSpec {
+            macvtap_over: Some(over),
+            ..NicSpec::new(name)
         }
     }
 
@@ -70,6 +84,8 @@ impl NicSpec {
 /// A virtio-net device over a tap.
 pub struct Net {
     tap: OwnedFd,
+    /// The macvtap link hull made for it, deleted on drop.
+    link: Option<u32>,
     name: String,
     mac: [u8; 6],
     pending: Option<Vec<u8>>,
@@ -110,9 +126,16 @@ impl Net {
         if !mac.is_unicast() {
             return Err(invalid("the NIC's MAC is a multicast address"));
         }
-        let tap = open_tap(name)?;
+        let (tap, link) = match &spec.macvtap_over {
+            None => (open_tap(name)?, None),
+            Some(over) => {
+                let (fd, index) = open_macvtap(name, over.as_str(), mac.0)?;
+                (fd, Some(index))
+            }
+        };
         Ok(Net {
             tap,
+            link,
             name: name.clone(),
             mac: mac.0,
             pending: None,
@@ -343,6 +366,113 @@ fn open_tap(name: &str) -> Result<OwnedFd> {
         return Err(os(std::io::Error::last_os_error()));
     }
     Ok(tap)
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        #[cfg(target_os = "linux")]
+        if let Some(index) = self.link {
+            if let Ok(mut rtnl) = crate::vnic::linux::Rtnl::open() {
+                let _ = rtnl.delete_link(index);
+            }
+        }
+    }
+}
+
+/// Makes the macvtap link and opens its character device
+/// (`/dev/tap<ifindex>`) with virtio headers; the link goes again on any
+/// failure.
+#[cfg(target_os = "linux")]
+fn open_macvtap(name: &str, over: &str, mac: [u8; 6]) -> Result<(OwnedFd, u32)> {
+    use std::os::fd::FromRawFd;
+    let object = format!("macvtap {name} over {over}");
+    let mut rtnl =
+        crate::vnic::linux::Rtnl::open().map_err(|e| Error::os(Op::SetupDevice, &object, e))?;
+    let index = rtnl.create_macvtap(name, over, mac).map_err(|e| {
+        let mut err = Error::os(Op::SetupDevice, &object, e);
+        match err.errno() {
+            Some(libc::EOPNOTSUPP) => {
+                err.kind = ErrorKind::Unsupported("macvtap links: this kernel lacks CONFIG_MACVTAP")
+            }
+            Some(libc::ENODEV) => err.kind = ErrorKind::NotFound,
+            Some(libc::EEXIST) => err.kind = ErrorKind::AlreadyExists,
+            _ => {}
+        }
+        err
+    })?;
+    let mut undo = |e: Error| {
+        let _ = rtnl.delete_link(index);
+        e
+    };
+    let path = std::ffi::CString::new(format!("/dev/tap{index}")).expect("no NUL");
+    // SAFETY: opening a device node; the fd is owned below.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(undo(Error::os(
+            Op::SetupDevice,
+            &object,
+            std::io::Error::last_os_error(),
+        )));
+    }
+    // SAFETY: `fd` was just opened and is owned from here on.
+    let tap = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: all-zero is a valid ifreq.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    // SAFETY: TUNGETIFF writes an ifreq: the device's name and flags, to
+    // check that /dev/tap<index> is this namespace's link.
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNGETIFF, &mut ifr) } < 0 {
+        return Err(undo(Error::os(
+            Op::SetupDevice,
+            &object,
+            std::io::Error::last_os_error(),
+        )));
+    }
+    // SAFETY: the kernel NUL-terminates ifr_name.
+    let got = unsafe { std::ffi::CStr::from_ptr(ifr.ifr_name.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    if got != name {
+        return Err(undo(Error::new(
+            Op::SetupDevice,
+            &object,
+            ErrorKind::InvalidArgument(format!(
+                "/dev/tap{index} is {got}, another namespace's link"
+            )),
+        )));
+    }
+    ifr.ifr_ifru.ifru_flags = (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as i16;
+    // SAFETY: TUNSETIFF reads an ifreq (macvtap takes only its flags).
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETIFF, &mut ifr) } < 0 {
+        return Err(undo(Error::os(
+            Op::SetupDevice,
+            &object,
+            std::io::Error::last_os_error(),
+        )));
+    }
+    let size: libc::c_int = HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads an int.
+    if unsafe { libc::ioctl(tap.as_raw_fd(), libc::TUNSETVNETHDRSZ, &size) } < 0 {
+        return Err(undo(Error::os(
+            Op::SetupDevice,
+            &object,
+            std::io::Error::last_os_error(),
+        )));
+    }
+    Ok((tap, index))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_macvtap(name: &str, over: &str, _mac: [u8; 6]) -> Result<(OwnedFd, u32)> {
+    Err(Error::new(
+        Op::SetupDevice,
+        format!("macvtap {name} over {over}"),
+        ErrorKind::Unsupported("macvtap links on this platform"),
+    ))
 }
 
 #[cfg(not(target_os = "linux"))]
