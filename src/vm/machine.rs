@@ -398,13 +398,18 @@ impl Machine {
         let result = std::thread::scope(|s| {
             for (i, input) in loops.iter().enumerate() {
                 let stop = &inputs_stop;
+                let tx = tx.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("virtio{i}"))
                     .spawn_scoped(s, move || {
-                        // A thread that cannot be confined does not run.
-                        if filter.is_none_or(|f| f.apply().is_ok()) {
-                            input(stop)
+                        // A thread that cannot be confined does not run,
+                        // and the machine's run fails saying so.
+                        if let Some(Err(e)) = filter.map(|f| f.apply()) {
+                            let _ = tx.send(Err(e));
+                            return;
                         }
+                        drop(tx);
+                        input(stop)
                     })
                     .map_err(|e| Error::os(Op::RunMachine, "device thread", e));
                 if let Err(e) = spawned {
