@@ -245,6 +245,41 @@ fn packet_socket(ifname: &str) -> std::os::fd::OwnedFd {
     }
 }
 
+/// The first frame of the test kernel's ethertype (0x88b5) that arrives
+/// on `sock`.
+fn guest_frame(sock: &std::os::fd::OwnedFd, log: &Captured) -> Vec<u8> {
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 2048];
+    loop {
+        // SAFETY: receiving into `buf`, writable for its length.
+        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        assert!(
+            n > 0,
+            "no frame from the guest: {} ({})",
+            std::io::Error::last_os_error(),
+            log.text()
+        );
+        let f = &buf[..n as usize];
+        if f.len() >= 14 && f[12..14] == [0x88, 0xb5] {
+            return f.to_vec();
+        }
+    }
+}
+
+/// Sends a minimum-size frame of ethertype 0x88b5 carrying `payload` on
+/// `sock`.
+fn send_frame(sock: &std::os::fd::OwnedFd, dst: [u8; 6], src: [u8; 6], payload: &[u8]) {
+    use std::os::fd::AsRawFd;
+    let mut frame = [0u8; 60];
+    frame[0..6].copy_from_slice(&dst);
+    frame[6..12].copy_from_slice(&src);
+    frame[12..14].copy_from_slice(&[0x88, 0xb5]);
+    frame[14..14 + payload.len()].copy_from_slice(payload);
+    // SAFETY: sending `frame` on the bound packet socket.
+    let n = unsafe { libc::send(sock.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+    assert_eq!(n, 60, "{}", std::io::Error::last_os_error());
+}
+
 #[test]
 fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() {
     let test = "a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed";
@@ -252,7 +287,6 @@ fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() 
         return;
     };
     in_netns(test, move || {
-        use std::os::fd::AsRawFd;
         // No IPv6 chatter from the host side into the guest's one buffer.
         std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").ok();
         let mac: hull::name::MacAddr = "02:00:00:aa:bb:01".parse().unwrap();
@@ -269,34 +303,17 @@ fn a_frame_the_guest_sends_is_captured_on_the_tap_and_one_injected_is_printed() 
         std::thread::scope(|s| {
             let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
             // The guest's frame, as the host sees it on the tap.
-            let mut buf = [0u8; 2048];
-            let frame = loop {
-                // SAFETY: receiving into `buf`, writable for its length.
-                let n =
-                    unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                assert!(
-                    n > 0,
-                    "no frame from the guest: {} ({})",
-                    std::io::Error::last_os_error(),
-                    log.text()
-                );
-                let f = &buf[..n as usize];
-                if f.len() >= 14 && f[12..14] == [0x88, 0xb5] {
-                    break f.to_vec();
-                }
-            };
+            let frame = guest_frame(&sock, &log);
             assert_eq!(&frame[0..6], &[0xff; 6], "broadcast");
             assert_eq!(&frame[6..12], &mac.0, "from the NIC's MAC");
             assert!(frame[14..].starts_with(b"ping-from-guest"), "{frame:?}");
             // A frame for the guest.
-            let mut reply = [0u8; 60];
-            reply[0..6].copy_from_slice(&mac.0);
-            reply[6..12].copy_from_slice(&[0x02, 0, 0, 0xaa, 0xbb, 0x02]);
-            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
-            reply[14..28].copy_from_slice(b"pong-from-test");
-            // SAFETY: sending `reply` on the bound packet socket.
-            let n = unsafe { libc::send(sock.as_raw_fd(), reply.as_ptr().cast(), reply.len(), 0) };
-            assert_eq!(n, 60, "{}", std::io::Error::last_os_error());
+            send_frame(
+                &sock,
+                mac.0,
+                [0x02, 0, 0, 0xaa, 0xbb, 0x02],
+                b"pong-from-test",
+            );
             assert_eq!(
                 run.join().unwrap().unwrap(),
                 Outcome::Reset,
@@ -357,26 +374,9 @@ fn two_nics_and_two_disks_at_once_each_with_its_own_tap_window_and_line() {
         let (sa, sb) = (packet_socket("hulltapa"), packet_socket("hulltapb"));
         std::thread::scope(|s| {
             let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
-            let mut buf = [0u8; 2048];
-            let frame = loop {
-                // SAFETY: receiving into `buf`, writable for its length.
-                let n =
-                    unsafe { libc::recv(sb.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                assert!(n > 0, "no frame on tap b: {}", log.text());
-                if buf[12..14] == [0x88, 0xb5] {
-                    break buf[..n as usize].to_vec();
-                }
-            };
+            let frame = guest_frame(&sb, &log);
             assert_eq!(&frame[6..12], &macs[1].0);
-            let mut reply = [0u8; 60];
-            reply[0..6].copy_from_slice(&macs[1].0);
-            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
-            reply[14..18].copy_from_slice(b"to-g");
-            // SAFETY: sending `reply` on the bound packet socket.
-            assert_eq!(
-                unsafe { libc::send(sb.as_raw_fd(), reply.as_ptr().cast(), 60, 0) },
-                60
-            );
+            send_frame(&sb, macs[1].0, [0; 6], b"to-g");
             assert_eq!(
                 run.join().unwrap().unwrap(),
                 Outcome::Reset,
@@ -538,7 +538,6 @@ fn a_nic_on_a_macvtap_over_a_hull_vnic_sends_and_receives_and_goes_with_the_mach
         return;
     };
     in_netns(test, move || {
-        use std::os::fd::AsRawFd;
         std::fs::write("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1").ok();
         sh("ip link add p0 type veth peer name p1 && ip link set p0 up && ip link set p1 up");
         let mut vnics = hull::vnic::Vnics::open().unwrap();
@@ -564,28 +563,10 @@ fn a_nic_on_a_macvtap_over_a_hull_vnic_sends_and_receives_and_goes_with_the_mach
         let sock = packet_socket("p1");
         std::thread::scope(|s| {
             let run = s.spawn(|| m.run(Some(Duration::from_secs(60))));
-            let mut buf = [0u8; 2048];
-            let frame = loop {
-                // SAFETY: receiving into `buf`, writable for its length.
-                let n =
-                    unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-                assert!(n > 0, "no frame from the guest: {}", log.text());
-                if buf[12..14] == [0x88, 0xb5] {
-                    break buf[..n as usize].to_vec();
-                }
-            };
+            let frame = guest_frame(&sock, &log);
             assert_eq!(&frame[6..12], &mac.0);
             assert!(frame[14..].starts_with(b"via-macvtap"));
-            let mut reply = [0u8; 60];
-            reply[0..6].copy_from_slice(&mac.0);
-            reply[6..12].copy_from_slice(&[2, 0, 0, 0, 0x0c, 2]);
-            reply[12..14].copy_from_slice(&[0x88, 0xb5]);
-            reply[14..20].copy_from_slice(b"to-mvt");
-            // SAFETY: sending `reply` on the bound packet socket.
-            assert_eq!(
-                unsafe { libc::send(sock.as_raw_fd(), reply.as_ptr().cast(), 60, 0) },
-                60
-            );
+            send_frame(&sock, mac.0, [2, 0, 0, 0, 0x0c, 2], b"to-mvt");
             assert_eq!(
                 run.join().unwrap().unwrap(),
                 Outcome::Reset,

@@ -705,6 +705,37 @@ impl LibZonecfg {
         Ok(LibZonecfg { lib, handle: None })
     }
 
+    /// Loads zone `name`'s document into a fresh handle and reads one
+    /// string property of it with `get` (`zonecfg_get_zonepath`,
+    /// `zonecfg_get_brand`) into a buffer of `size` bytes; the handle is
+    /// freed whatever happens.
+    fn read_string(
+        &self,
+        name: &str,
+        size: usize,
+        get: unsafe extern "C" fn(sys::zone_dochandle_t, *mut std::ffi::c_char, usize) -> i32,
+    ) -> std::result::Result<String, i32> {
+        let n = c(name);
+        let mut buf = vec![0 as std::ffi::c_char; size];
+        // SAFETY: a fresh handle is loaded and freed here; `get` is one of
+        // this library's getters, writing at most `buf.len()` bytes.
+        unsafe {
+            let h = self.lib.zonecfg.zonecfg_init_handle();
+            if h.is_null() {
+                return Err(sys::Z_NOMEM as i32);
+            }
+            let mut code = self.lib.zonecfg.zonecfg_get_handle(n.as_ptr(), h);
+            if code == 0 {
+                code = get(h, buf.as_mut_ptr(), buf.len());
+            }
+            self.lib.zonecfg.zonecfg_fini_handle(h);
+            if code != 0 {
+                return Err(code);
+            }
+            Ok(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
+        }
+    }
+
     fn h(&self) -> sys::zone_dochandle_t {
         self.handle.map_or(std::ptr::null_mut(), NonNull::as_ptr)
     }
@@ -855,28 +886,8 @@ impl ZonecfgCalls for LibZonecfg {
         unsafe { modify(self.h(), &mut t) }
     }
     fn brand(&mut self, name: &str) -> std::result::Result<String, i32> {
-        let n = c(name);
-        let mut buf = vec![0 as std::ffi::c_char; sys::MAXNAMELEN as usize];
-        // SAFETY: a fresh handle is loaded and freed here; `buf` is writable
-        // for its length.
-        unsafe {
-            let h = self.lib.zonecfg.zonecfg_init_handle();
-            if h.is_null() {
-                return Err(sys::Z_NOMEM as i32);
-            }
-            let mut code = self.lib.zonecfg.zonecfg_get_handle(n.as_ptr(), h);
-            if code == 0 {
-                code = self
-                    .lib
-                    .zonecfg
-                    .zonecfg_get_brand(h, buf.as_mut_ptr(), buf.len());
-            }
-            self.lib.zonecfg.zonecfg_fini_handle(h);
-            if code != 0 {
-                return Err(code);
-            }
-            Ok(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
-        }
+        let get = self.lib.zonecfg.zonecfg_get_brand;
+        self.read_string(name, sys::MAXNAMELEN as usize, get)
     }
     fn save(&mut self) -> i32 {
         // SAFETY: the handle is live.
@@ -908,27 +919,8 @@ impl ZonecfgCalls for LibZonecfg {
         }
     }
     fn zonepath(&mut self, name: &str) -> std::result::Result<String, i32> {
-        let n = c(name);
-        let mut buf = vec![0 as std::ffi::c_char; sys::MAXPATHLEN as usize];
-        // SAFETY: a fresh handle is loaded and freed here; `buf` is writable.
-        unsafe {
-            let h = self.lib.zonecfg.zonecfg_init_handle();
-            if h.is_null() {
-                return Err(sys::Z_NOMEM as i32);
-            }
-            let mut code = self.lib.zonecfg.zonecfg_get_handle(n.as_ptr(), h);
-            if code == 0 {
-                code = self
-                    .lib
-                    .zonecfg
-                    .zonecfg_get_zonepath(h, buf.as_mut_ptr(), buf.len());
-            }
-            self.lib.zonecfg.zonecfg_fini_handle(h);
-            if code != 0 {
-                return Err(code);
-            }
-            Ok(CStr::from_ptr(buf.as_ptr()).to_string_lossy().into_owned())
-        }
+        let get = self.lib.zonecfg.zonecfg_get_zonepath;
+        self.read_string(name, sys::MAXPATHLEN as usize, get)
     }
     fn names(&mut self) -> Vec<String> {
         let mut out = Vec::new();
