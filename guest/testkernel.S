@@ -267,35 +267,11 @@ do_echo:
 	.set	BLK_DATA,	0x400000
 
 do_blk:
-	mov	rdi, r15
-	lea	rsi, [rip + opt_vdev]
-	call	find_after
-	test	rax, rax
-	jz	blk_none
-	mov	rdi, rax
-	lea	rsi, [rip + str_at0x]
-	call	find_after
-	test	rax, rax
-	jz	blk_none
-	mov	rsi, rax
-	call	parse_hex
-	mov	r12, rax			/* r12 = the device's window */
-	mov	eax, [r12]
-	cmp	eax, 0x74726976			/* "virt" */
-	jne	blk_badmagic
-	mov	eax, [r12 + 4]
-	cmp	eax, 2
-	jne	blk_badversion
-	mov	eax, [r12 + 8]
-	cmp	eax, 2
-	jne	blk_baddevice
-	mov	dword ptr [r12 + 0x70], 0	/* reset */
-	mov	dword ptr [r12 + 0x70], 1	/* ACKNOWLEDGE */
-	mov	dword ptr [r12 + 0x70], 3	/* DRIVER */
-	mov	dword ptr [r12 + 0x14], 1	/* device features 32..63 */
-	mov	eax, [r12 + 0x10]
-	test	eax, 1				/* VERSION_1 */
-	jz	blk_nov1
+	mov	edi, 2				/* block device */
+	lea	rdx, [rip + msg_baddevice]
+	call	vdev_probe			/* r12 = the device's window */
+	test	rsi, rsi
+	jnz	blk_fail
 	mov	dword ptr [r12 + 0x24], 1
 	mov	dword ptr [r12 + 0x20], 1
 	mov	dword ptr [r12 + 0x24], 0
@@ -440,16 +416,6 @@ blk_badq:
 	call	newline
 	jmp	blk_done
 
-blk_none:	lea	rsi, [rip + msg_blknone]
-	jmp	blk_fail
-blk_badmagic:	lea	rsi, [rip + msg_badmagic]
-	jmp	blk_fail
-blk_badversion:	lea	rsi, [rip + msg_badversion]
-	jmp	blk_fail
-blk_baddevice:	lea	rsi, [rip + msg_baddevice]
-	jmp	blk_fail
-blk_nov1:	lea	rsi, [rip + msg_nov1]
-	jmp	blk_fail
 blk_featfail:	lea	rsi, [rip + msg_featfail]
 	jmp	blk_fail
 blk_qsmall:	lea	rsi, [rip + msg_qsmall]
@@ -474,35 +440,11 @@ blk_done:
 	.set	NET_TXBUF,	0x340000
 
 do_net:
-	mov	rdi, r15
-	lea	rsi, [rip + opt_vdev]
-	call	find_after
-	test	rax, rax
-	jz	blk_none
-	mov	rdi, rax
-	lea	rsi, [rip + str_at0x]
-	call	find_after
-	test	rax, rax
-	jz	blk_none
-	mov	rsi, rax
-	call	parse_hex
-	mov	r12, rax
-	mov	eax, [r12]
-	cmp	eax, 0x74726976
-	jne	blk_badmagic
-	mov	eax, [r12 + 4]
-	cmp	eax, 2
-	jne	blk_badversion
-	mov	eax, [r12 + 8]
-	cmp	eax, 1				/* network card */
-	jne	net_baddevice
-	mov	dword ptr [r12 + 0x70], 0
-	mov	dword ptr [r12 + 0x70], 1
-	mov	dword ptr [r12 + 0x70], 3
-	mov	dword ptr [r12 + 0x14], 1
-	mov	eax, [r12 + 0x10]
-	test	eax, 1				/* VERSION_1 */
-	jz	blk_nov1
+	mov	edi, 1				/* network card */
+	lea	rdx, [rip + msg_net_baddevice]
+	call	vdev_probe
+	test	rsi, rsi
+	jnz	blk_fail
 	mov	dword ptr [r12 + 0x14], 0
 	mov	eax, [r12 + 0x10]
 	test	eax, 0x20			/* VIRTIO_NET_F_MAC */
@@ -647,10 +589,55 @@ net_flood:
 	call	puts
 	jmp	blk_done
 
-net_baddevice:	lea	rsi, [rip + msg_net_baddevice]
-	jmp	blk_fail
 net_nomac:	lea	rsi, [rip + msg_net_nomac]
 	jmp	blk_fail
+
+/* vdev_probe: r12 = the window of the first "virtio_mmio.device=<size>@
+ * 0x<base>:<irq>" on the command line, checked as Linux's virtio_mmio
+ * driver checks it (MagicValue "virt", Version 2, DeviceID edi), then reset,
+ * ACKNOWLEDGE and DRIVER set, with VERSION_1 among the device's features
+ * 32..63. Returns rsi = 0, or the message to print: rdx on a wrong device
+ * id. */
+vdev_probe:
+	push	rdi
+	push	rdx
+	mov	rdi, r15
+	lea	rsi, [rip + opt_vdev]
+	call	find_after
+	test	rax, rax
+	jz	1f
+	mov	rdi, rax
+	lea	rsi, [rip + str_at0x]
+	call	find_after
+	test	rax, rax
+	jz	1f
+	mov	rsi, rax
+	call	parse_hex
+	mov	r12, rax
+	pop	rdx
+	pop	rdi
+	lea	rsi, [rip + msg_badmagic]
+	cmp	dword ptr [r12], 0x74726976
+	jne	9f
+	lea	rsi, [rip + msg_badversion]
+	cmp	dword ptr [r12 + 4], 2
+	jne	9f
+	mov	rsi, rdx
+	cmp	[r12 + 8], edi
+	jne	9f
+	mov	dword ptr [r12 + 0x70], 0	/* reset */
+	mov	dword ptr [r12 + 0x70], 1	/* ACKNOWLEDGE */
+	mov	dword ptr [r12 + 0x70], 3	/* DRIVER */
+	mov	dword ptr [r12 + 0x14], 1	/* device features 32..63 */
+	lea	rsi, [rip + msg_nov1]
+	test	dword ptr [r12 + 0x10], 1	/* VERSION_1 */
+	jz	9f
+	xor	esi, esi
+	ret
+1:	pop	rdx
+	pop	rdi
+	lea	rsi, [rip + msg_blknone]
+9:	ret
 
 /* blk_req: one request on queue 0 of the device at r12: edi = type,
  * rsi = sector, edx = data length (at BLK_DATA), ecx = the data
