@@ -423,11 +423,19 @@ fn what_is_written_to_the_console_input_the_guest_reads_from_the_uart() {
     else {
         return;
     };
+    // Polled, then with hull.irq: the guest reads nothing until its input
+    // has raised the UART's IRQ 4 through the irqchip (I/O APIC pin 4).
+    for options in ["", " hull.irq"] {
+        echo_through_the_uart(&kvm, options);
+    }
+}
+
+fn echo_through_the_uart(kvm: &hull::vm::Kvm, options: &str) {
     let mut spec = BootSpec::new(TEST_KERNEL.to_vec());
     spec.memory_mib = 64;
-    spec.cmdline = "console=ttyS0 hull.echo".into();
+    spec.cmdline = format!("console=ttyS0 hull.echo{options}");
     let log = Captured::default();
-    let mut m = Machine::boot(&kvm, &spec, Box::new(log.clone())).unwrap();
+    let mut m = Machine::boot(kvm, &spec, Box::new(log.clone())).unwrap();
     let mut input = m.console_input();
     // More than the UART's 64-byte FIFO: the writer waits for the guest.
     let text: String = (0..40).map(|i| format!("line{i} ")).collect::<String>() + ".";
@@ -444,11 +452,26 @@ fn what_is_written_to_the_console_input_the_guest_reads_from_the_uart() {
         log.text()
     );
     let mut input = writer.join().unwrap();
+    let irqs = if options.is_empty() {
+        ""
+    } else {
+        "irq: count=0x"
+    };
     assert!(
-        log.text().contains(&format!("echo\n{text}\nreset\n")),
+        log.text().contains(&format!("echo\n{text}\n{irqs}")),
         "{}",
         log.text()
     );
+    if !options.is_empty() {
+        // The guest reads only after an interrupt: at least one was taken.
+        let count = log.text().split("irq: count=0x").nth(1).unwrap()[..8].to_string();
+        assert!(
+            u32::from_str_radix(&count, 16).unwrap() >= 1,
+            "{}",
+            log.text()
+        );
+    }
+    assert!(log.text().ends_with("reset\n"), "{}", log.text());
     drop(m);
     use std::io::Write;
     assert_eq!(
