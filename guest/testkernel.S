@@ -645,9 +645,9 @@ net_flood:
 	add	r13d, 256
 	mov	word ptr [TXQ_AVAIL + 2], r13w
 	mov	dword ptr [r12 + 0x50], 1
-4:	movzx	eax, word ptr [TXQ_USED + 2]
-	cmp	ax, r13w
-	jne	4b
+	mov	rdi, TXQ_USED + 2
+	mov	esi, r13d
+	call	wait_idx
 	dec	r14
 	jmp	2b
 5:	lea	rsi, [rip + msg_netflood]

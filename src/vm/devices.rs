@@ -2,7 +2,7 @@
 //! (rust-vmm `vm-superio`) and the i8042's reset line.
 
 use std::io::Write;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -246,68 +246,82 @@ impl Devices {
     /// One loop per device that has ioeventfds or input of its own, to run
     /// on a thread of its own until `stop`: a signalled queue is served,
     /// the input (when its fd is readable, or every 50 ms) goes to the
-    /// guest, and a used buffer raises the device's line.
-    pub(crate) fn device_loops(&self) -> Vec<InputLoop<'_>> {
-        let mut out: Vec<InputLoop<'_>> = Vec::new();
+    /// guest, and a used buffer raises the device's line. Each comes with
+    /// the fds it does I/O on, for its thread's seccomp filter.
+    pub(crate) fn device_loops(&self) -> Vec<(Vec<RawFd>, InputLoop<'_>)> {
+        let mut out: Vec<(Vec<RawFd>, InputLoop<'_>)> = Vec::new();
         for slot in &self.virtio {
             let input = lock_t(&slot.transport).input_fd();
             if slot.notify.is_empty() && input.is_none() {
                 continue;
             }
-            out.push(Box::new(move |stop: &AtomicBool| {
-                // The queues' eventfds, the input fd, and the wake-up.
-                let mut fds: Vec<libc::pollfd> = slot
-                    .notify
-                    .iter()
-                    .map(|f| f.as_raw_fd())
-                    .chain(input)
-                    .chain(Some(self.wake.as_raw_fd()))
-                    .map(|fd| libc::pollfd {
-                        fd,
-                        events: libc::POLLIN,
-                        revents: 0,
-                    })
-                    .collect();
-                let queues = slot.notify.len();
-                while !stop.load(Ordering::Relaxed) {
-                    // The tap is watched only while nothing waits for a
-                    // receive buffer (poll ignores a negative fd); the
-                    // guest's notification wakes the thread when it posts
-                    // one, or the 50 ms timeout where there are no
-                    // ioeventfds.
-                    if let Some(fd) = input {
-                        fds[queues].fd = if lock_t(&slot.transport).input_blocked() {
-                            -1
-                        } else {
-                            fd
-                        };
-                    }
-                    // SAFETY: `fds` holds valid pollfds for fds owned by the
-                    // slot (and the transport), alive while this runs.
-                    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as u64, 50) };
-                    let mut used = false;
-                    let mut t = lock_t(&slot.transport);
-                    for (q, p) in fds.iter_mut().enumerate().take(queues) {
-                        if p.revents & libc::POLLIN != 0 {
-                            let mut v = [0u8; 8];
-                            // SAFETY: reading our eventfd's 8-byte counter.
-                            let _ = unsafe { libc::read(p.fd, v.as_mut_ptr().cast(), 8) };
-                            used |= t.notify(q, &self.vm.memory);
+            // Every fd the loop touches: the device's own, its queues'
+            // eventfds, its irqfd and the wake-up.
+            let fds: Vec<RawFd> = lock_t(&slot.transport)
+                .io_fds()
+                .into_iter()
+                .chain(input)
+                .chain(slot.notify.iter().map(|f| f.as_raw_fd()))
+                .chain(slot.irqfd.as_ref().map(|f| f.as_raw_fd()))
+                .chain(Some(self.wake.as_raw_fd()))
+                .collect();
+            out.push((
+                fds,
+                Box::new(move |stop: &AtomicBool| {
+                    // The queues' eventfds, the input fd, and the wake-up.
+                    let mut fds: Vec<libc::pollfd> = slot
+                        .notify
+                        .iter()
+                        .map(|f| f.as_raw_fd())
+                        .chain(input)
+                        .chain(Some(self.wake.as_raw_fd()))
+                        .map(|fd| libc::pollfd {
+                            fd,
+                            events: libc::POLLIN,
+                            revents: 0,
+                        })
+                        .collect();
+                    let queues = slot.notify.len();
+                    while !stop.load(Ordering::Relaxed) {
+                        // The tap is watched only while nothing waits for a
+                        // receive buffer (poll ignores a negative fd); the
+                        // guest's notification wakes the thread when it posts
+                        // one, or the 50 ms timeout where there are no
+                        // ioeventfds.
+                        if let Some(fd) = input {
+                            fds[queues].fd = if lock_t(&slot.transport).input_blocked() {
+                                -1
+                            } else {
+                                fd
+                            };
                         }
-                        p.revents = 0;
+                        // SAFETY: `fds` holds valid pollfds for fds owned by the
+                        // slot (and the transport), alive while this runs.
+                        unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as u64, 50) };
+                        let mut used = false;
+                        let mut t = lock_t(&slot.transport);
+                        for (q, p) in fds.iter_mut().enumerate().take(queues) {
+                            if p.revents & libc::POLLIN != 0 {
+                                let mut v = [0u8; 8];
+                                // SAFETY: reading our eventfd's 8-byte counter.
+                                let _ = unsafe { libc::read(p.fd, v.as_mut_ptr().cast(), 8) };
+                                used |= t.notify(q, &self.vm.memory);
+                            }
+                            p.revents = 0;
+                        }
+                        for p in fds.iter_mut().skip(queues) {
+                            p.revents = 0;
+                        }
+                        if input.is_some() {
+                            used |= t.input(&self.vm.memory);
+                        }
+                        drop(t);
+                        if used {
+                            self.raise(slot);
+                        }
                     }
-                    for p in fds.iter_mut().skip(queues) {
-                        p.revents = 0;
-                    }
-                    if input.is_some() {
-                        used |= t.input(&self.vm.memory);
-                    }
-                    drop(t);
-                    if used {
-                        self.raise(slot);
-                    }
-                }
-            }));
+                }),
+            ));
         }
         out
     }

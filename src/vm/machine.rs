@@ -395,8 +395,13 @@ impl Machine {
         let inputs_stop = std::sync::atomic::AtomicBool::new(false);
         let loops = devices.device_loops();
         let filter = self.filter.as_ref();
+        // Each device thread's filter allows I/O on its own fds only.
+        let device_filters = loops
+            .iter()
+            .map(|(fds, _)| filter.map(|f| f.only_fds(fds)).transpose())
+            .collect::<Result<Vec<_>>>()?;
         let result = std::thread::scope(|s| {
-            for (i, input) in loops.iter().enumerate() {
+            for (i, ((_, input), filter)) in loops.iter().zip(&device_filters).enumerate() {
                 let stop = &inputs_stop;
                 let tx = tx.clone();
                 let spawned = std::thread::Builder::new()
@@ -404,7 +409,7 @@ impl Machine {
                     .spawn_scoped(s, move || {
                         // A thread that cannot be confined does not run,
                         // and the machine's run fails saying so.
-                        if let Some(Err(e)) = filter.map(|f| f.apply()) {
+                        if let Some(Err(e)) = filter.as_ref().map(|f| f.apply()) {
                             let _ = tx.send(Err(e));
                             return;
                         }

@@ -258,6 +258,11 @@ impl Block {
 }
 
 impl VirtioDevice for Block {
+    fn io_fds(&self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        vec![self.file.as_raw_fd()]
+    }
+
     fn device_type(&self) -> u32 {
         VIRTIO_ID_BLOCK
     }

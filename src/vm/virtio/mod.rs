@@ -92,6 +92,9 @@ pub trait VirtioDevice: Send {
     /// Serves what the driver made available on queue `index`; returns
     /// whether anything was used (so the driver is to be interrupted).
     fn process_queue(&mut self, index: usize, queue: &mut Queue, memory: &GuestMemoryMmap) -> bool;
+    /// The fds the device reads and writes to serve its queues (its disk
+    /// or tap): a confined device thread may do I/O on these only.
+    fn io_fds(&self) -> Vec<std::os::fd::RawFd>;
     /// A file descriptor that becomes readable when the device has input
     /// for the guest (a tap), watched on the device's own thread.
     fn input_fd(&self) -> Option<std::os::fd::RawFd> {
@@ -320,6 +323,11 @@ impl MmioTransport {
         self.device.input_blocked()
     }
 
+    /// The fds the device does I/O on.
+    pub fn io_fds(&self) -> Vec<std::os::fd::RawFd> {
+        self.device.io_fds()
+    }
+
     /// The device's input fd, if it has one.
     pub fn input_fd(&self) -> Option<std::os::fd::RawFd> {
         self.device.input_fd()
@@ -376,6 +384,9 @@ mod tests {
 
     struct Null;
     impl VirtioDevice for Null {
+        fn io_fds(&self) -> Vec<std::os::fd::RawFd> {
+            Vec::new()
+        }
         fn device_type(&self) -> u32 {
             2
         }

@@ -303,6 +303,10 @@ impl VirtioDevice for Net {
         }
     }
 
+    fn io_fds(&self) -> Vec<RawFd> {
+        vec![self.tap.as_raw_fd()]
+    }
+
     fn input_fd(&self) -> Option<RawFd> {
         Some(self.tap.as_raw_fd())
     }
