@@ -26,8 +26,8 @@
  *   hull.blkread=N      reads sectors 0..N and prints "blk: read status=0x..
  *                       fnv1a=0x.." (FNV-1a 32 of the N * 512 bytes; with
  *                       hull.blknosum the checksum is skipped, and with
- *                       hull.blkagain the read is done twice, for the
- *                       benchmark)
+ *                       hull.blkreps=K the read is done K times, for
+ *                       the benchmark)
  *   hull.blkwrite=S:P   writes sector S filled with byte P (both decimal)
  *                       and prints "blk: write status=0x.."
  *   hull.blkid          prints "blk: id=<serial>" (GET_ID)
@@ -370,8 +370,18 @@ do_blk:
 	call	hex8
 	call	newline
 1:
-	/* hull.blkread=N (twice with hull.blkagain) */
-	xor	r10d, r10d
+	/* hull.blkread=N (K times with hull.blkreps=K) */
+	mov	r10d, 1
+	mov	rdi, r15
+	lea	rsi, [rip + opt_blkreps]
+	call	find_after
+	test	rax, rax
+	jz	6f
+	mov	rsi, rax
+	call	parse_dec
+	test	rax, rax
+	jz	6f
+	mov	r10, rax
 6:	mov	rdi, r15
 	lea	rsi, [rip + opt_blkread]
 	call	find_after
@@ -413,15 +423,8 @@ do_blk:
 	jnz	3b
 4:	call	hex32
 	call	newline
-	test	r10d, r10d
-	jnz	2f
-	mov	rdi, r15
-	lea	rsi, [rip + opt_blkagain]
-	call	contains
-	test	eax, eax
-	jz	2f
-	mov	r10d, 1
-	jmp	6b
+	dec	r10
+	jnz	6b
 2:
 	/* hull.blkid */
 	mov	rdi, r15
@@ -1055,7 +1058,7 @@ opt_blkread:	.asciz	"hull.blkread="
 opt_blkwrite:	.asciz	"hull.blkwrite="
 opt_blkid:	.asciz	"hull.blkid"
 opt_blknosum:	.asciz	"hull.blknosum"
-opt_blkagain:	.asciz	"hull.blkagain"
+opt_blkreps:	.asciz	"hull.blkreps="
 opt_blkbadq:	.asciz	"hull.blkbadq"
 opt_vdev:	.asciz	"virtio_mmio.device="
 str_at0x:	.asciz	"@0x"

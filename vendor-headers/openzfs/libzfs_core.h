@@ -64,6 +64,15 @@ boolean_t lzc_exists(const char *);
 int lzc_promote(const char *, char *, int);
 int lzc_rollback_to(const char *, const char *);
 int lzc_rename(const char *, const char *);
+/* lzc_receive: openzfs/zfs include/libzfs_core.h @be7657e3f2788c4e5edb635d0bc5c24eff9eb2db L95-96
+ *   (zfs-2.1.11 @ccd100dd3c372e0557beec830fb269b421152e14 L96-97, same tokens); illumos-gate
+ *   usr/src/lib/libzfs_core/common/libzfs_core.h (r1mikey/illumos-gate @bb936843191c6a154629c77053e56d3847a1d158
+ *   L92-93; jlevon/illumos-gate @4859da614b562d26b86cd0961067070cb5ed350c L92-93). Same prototype on both,
+ *   (snapname, props, origin, B, B, fd), BUT the two boolean_t arguments are named the other way round:
+ *   OpenZFS lib/libzfs_core/libzfs_core.c L1304-1305 is (..., force, raw, fd); illumos-gate
+ *   usr/src/lib/libzfs_core/common/libzfs_core.c L859-860 (r1mikey) / L810-811 (jlevon) is
+ *   (..., raw, force, fd). hull passes B_FALSE for both, so the swap cannot bite it. */
+int lzc_receive(const char *, nvlist_t *, const char *, boolean_t, boolean_t, int);
 
 /* libzfs: opaque handles. */
 /* openzfs/zfs include/libzfs.h @be7657e3f2788c4e5edb635d0bc5c24eff9eb2db L200, L198; illumos-gate usr/src/lib/libzfs/common/libzfs.h @084fd14f7c3336eb67ee283cabad2da8998b00d6 L205, L203 */
@@ -121,5 +130,12 @@ uint64_t zfs_prop_get_int(zfs_handle_t *, int);
 int zfs_iter_filesystems(zfs_handle_t *, zfs_iter_f, void *);
 int zfs_mount(zfs_handle_t *, const char *, int);
 int zfs_unmount(zfs_handle_t *, const char *, int);
+/* zfs_get_user_props: openzfs/zfs include/libzfs.h @be7657e3f2788c4e5edb635d0bc5c24eff9eb2db L587
+ *   (zfs-2.1.11 @ccd100dd3c372e0557beec830fb269b421152e14 L518); illumos-gate usr/src/lib/libzfs/common/libzfs.h
+ *   (r1mikey/illumos-gate @bb936843191c6a154629c77053e56d3847a1d158 L501; jlevon/illumos-gate
+ *   @4859da614b562d26b86cd0961067070cb5ed350c L498). The list belongs to the handle (not freed by the
+ *   caller); each entry is an nvlist with "value" and "source" strings (ZPROP_VALUE / ZPROP_SOURCE:
+ *   openzfs include/sys/fs/zfs.h L358-359; illumos-gate usr/src/uts/common/sys/fs/zfs.h L254-255). */
+nvlist_t *zfs_get_user_props(zfs_handle_t *);
 
 #endif

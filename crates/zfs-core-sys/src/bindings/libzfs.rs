@@ -76,6 +76,7 @@ pub struct Zfs {
         arg2: *const ::std::os::raw::c_char,
         arg3: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int,
+    pub zfs_get_user_props: unsafe extern "C" fn(arg1: *mut zfs_handle_t) -> *mut nvlist_t,
 }
 impl Zfs {
     pub unsafe fn new<P>(path: P) -> Result<Self, ::libloading::Error>
@@ -106,6 +107,7 @@ impl Zfs {
         let zfs_iter_filesystems = __library.get(b"zfs_iter_filesystems\0").map(|sym| *sym)?;
         let zfs_mount = __library.get(b"zfs_mount\0").map(|sym| *sym)?;
         let zfs_unmount = __library.get(b"zfs_unmount\0").map(|sym| *sym)?;
+        let zfs_get_user_props = __library.get(b"zfs_get_user_props\0").map(|sym| *sym)?;
         Ok(Zfs {
             __library,
             libzfs_init,
@@ -122,6 +124,7 @@ impl Zfs {
             zfs_iter_filesystems,
             zfs_mount,
             zfs_unmount,
+            zfs_get_user_props,
         })
     }
     pub unsafe fn libzfs_init(&self) -> *mut libzfs_handle_t {
@@ -205,5 +208,8 @@ impl Zfs {
         arg3: ::std::os::raw::c_int,
     ) -> ::std::os::raw::c_int {
         (self.zfs_unmount)(arg1, arg2, arg3)
+    }
+    pub unsafe fn zfs_get_user_props(&self, arg1: *mut zfs_handle_t) -> *mut nvlist_t {
+        (self.zfs_get_user_props)(arg1)
     }
 }

@@ -51,6 +51,14 @@ pub struct ZfsCore {
         arg1: *const ::std::os::raw::c_char,
         arg2: *const ::std::os::raw::c_char,
     ) -> ::std::os::raw::c_int,
+    pub lzc_receive: unsafe extern "C" fn(
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *mut nvlist_t,
+        arg3: *const ::std::os::raw::c_char,
+        arg4: boolean_t,
+        arg5: boolean_t,
+        arg6: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int,
 }
 impl ZfsCore {
     pub unsafe fn new<P>(path: P) -> Result<Self, ::libloading::Error>
@@ -76,6 +84,7 @@ impl ZfsCore {
         let lzc_promote = __library.get(b"lzc_promote\0").map(|sym| *sym)?;
         let lzc_rollback_to = __library.get(b"lzc_rollback_to\0").map(|sym| *sym)?;
         let lzc_rename = __library.get(b"lzc_rename\0").map(|sym| *sym)?;
+        let lzc_receive = __library.get(b"lzc_receive\0").map(|sym| *sym)?;
         Ok(ZfsCore {
             __library,
             libzfs_core_init,
@@ -89,6 +98,7 @@ impl ZfsCore {
             lzc_promote,
             lzc_rollback_to,
             lzc_rename,
+            lzc_receive,
         })
     }
     pub unsafe fn libzfs_core_init(&self) -> ::std::os::raw::c_int {
@@ -158,5 +168,16 @@ impl ZfsCore {
         arg2: *const ::std::os::raw::c_char,
     ) -> ::std::os::raw::c_int {
         (self.lzc_rename)(arg1, arg2)
+    }
+    pub unsafe fn lzc_receive(
+        &self,
+        arg1: *const ::std::os::raw::c_char,
+        arg2: *mut nvlist_t,
+        arg3: *const ::std::os::raw::c_char,
+        arg4: boolean_t,
+        arg5: boolean_t,
+        arg6: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int {
+        (self.lzc_receive)(arg1, arg2, arg3, arg4, arg5, arg6)
     }
 }
