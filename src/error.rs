@@ -76,6 +76,10 @@ pub enum Op {
     BootZone,
     /// Halting a zone.
     HaltZone,
+    /// Receiving a ZFS send stream.
+    Receive,
+    /// Importing an image (checking, decompressing and receiving it).
+    ImportImage,
 }
 
 impl fmt::Display for Op {
@@ -115,6 +119,8 @@ impl fmt::Display for Op {
             Op::QueryZone => "query zone",
             Op::BootZone => "boot zone",
             Op::HaltZone => "halt zone",
+            Op::Receive => "receive",
+            Op::ImportImage => "import image",
         })
     }
 }

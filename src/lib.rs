@@ -19,6 +19,8 @@
 //! * [`zone`]: zones — configure, install, boot (INIT as PID 1 in its own
 //!   namespaces and cgroups on Linux; zoneadm on illumos), halt, uninstall,
 //!   delete, with only the legal state transitions.
+//! * [`image`]: imgadm-style images — a manifest and a ZFS send stream,
+//!   checked, decompressed and received all or nothing.
 //! * [`name`]: validated names (datasets, snapshots, links, MAC addresses,
 //!   VLAN ids), checked once, at the edge.
 //!
@@ -37,6 +39,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
+pub mod image;
 pub mod name;
 pub mod vm;
 pub mod vnic;

@@ -65,8 +65,9 @@ fn destroy_tree(zfs: &Zfs, d: &DatasetName) {
         if !zfs.exists(d.as_str()).unwrap_or(true) {
             return;
         }
-        // Snapshots: the only ones these tests make are named s, s1, s2.
-        let snaps: Vec<_> = ["s", "s1", "s2"]
+        // Snapshots: the only ones these tests make are named s, s1, s2 and
+        // final (an image's).
+        let snaps: Vec<_> = ["s", "s1", "s2", "final"]
             .iter()
             .map(|s| d.snapshot(s).unwrap())
             .filter(|s| zfs.exists(s.as_str()).unwrap_or(false))
@@ -522,4 +523,323 @@ fn a_clone_whose_properties_cannot_be_set_is_not_left_behind() {
         .clone_many(&v1, &targets, &Props::new().reservation(1 << 50))
         .is_err());
     assert_eq!(zfs.children(&s.root).unwrap(), vec![base]);
+}
+
+// ---- hull::image: imgadm-style import on real OpenZFS ----
+
+mod images {
+    use super::*;
+    use hull::image::{Images, Manifest};
+    use sha1::Digest;
+
+    const UUID_A: &str = "1a000000-0000-4000-8000-00000000000a";
+
+    /// A busybox root in `<scratch>/src`, snapshotted and sent with the
+    /// `zfs` command: the stream, as imgadm's images carry it.
+    fn busybox_stream(zfs: &Zfs, s: &Scratch, tag: &str) -> Vec<u8> {
+        let src = s.child("src");
+        let mnt = format!("/tmp/hull-img-{tag}");
+        zfs.create_filesystem(&src, &Props::new().mountpoint(&mnt).unwrap())
+            .unwrap();
+        zfs.mount(&src).unwrap();
+        for d in ["bin", "etc", "sbin"] {
+            std::fs::create_dir_all(format!("{mnt}/{d}")).unwrap();
+        }
+        std::fs::copy("/bin/busybox", format!("{mnt}/bin/busybox")).unwrap();
+        std::os::unix::fs::symlink("busybox", format!("{mnt}/bin/sh")).unwrap();
+        write_file(&format!("{mnt}/etc/hostname"), b"image-test\n");
+        zfs.unmount(&src).unwrap();
+        let snap = src.snapshot("s").unwrap();
+        zfs.snapshot(std::slice::from_ref(&snap), &[]).unwrap();
+        let out = std::process::Command::new("zfs")
+            .args(["send", snap.as_str()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// The file written to /tmp, and a manifest that describes it.
+    fn packaged(
+        tag: &str,
+        uuid: &str,
+        file: &[u8],
+        compression: &str,
+    ) -> (std::path::PathBuf, Manifest) {
+        let path = std::path::PathBuf::from(format!("/tmp/hull-img-{tag}-{uuid}.zfs"));
+        std::fs::write(&path, file).unwrap();
+        let sha1: String = sha1::Sha1::digest(file)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let m = Manifest::from_json(&format!(
+            r#"{{"v": 2, "uuid": "{uuid}", "name": "busybox-{tag}", "version": "1.0.0",
+                "type": "zone-dataset", "os": "linux", "description": "kept as is",
+                "requirements": {{"brand": "joyent"}},
+                "files": [{{"sha1": "{sha1}", "size": {}, "compression": "{compression}"}}]}}"#,
+            file.len()
+        ))
+        .unwrap();
+        (path, m)
+    }
+
+    fn no_dataset(zfs: &Zfs, images: &Images, uuid: &str) {
+        let d = images.root().child(uuid).unwrap();
+        assert!(!zfs.exists(d.as_str()).unwrap(), "{d} was left behind");
+    }
+
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn an_image_imports_in_each_compression_and_lists_gets_and_reads_back() {
+        let zfs = zfs();
+        let s = Scratch::new(&zfs, "img-ok");
+        let stream = busybox_stream(&zfs, &s, "ok");
+        let root = s.child("images");
+        zfs.create_filesystem(&root, &Props::new()).unwrap();
+        let images = Images::new(&zfs, root.clone());
+        let files: [(&str, Vec<u8>); 4] = [
+            ("none", stream.clone()),
+            ("gzip", gzip(&stream)),
+            ("bzip2", {
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+                e.write_all(&stream).unwrap();
+                e.finish().unwrap()
+            }),
+            ("xz", {
+                let mut e = xz2::write::XzEncoder::new(Vec::new(), 1);
+                e.write_all(&stream).unwrap();
+                e.finish().unwrap()
+            }),
+        ];
+        let mut uuids = Vec::new();
+        for (i, (compression, file)) in files.iter().enumerate() {
+            let uuid = format!("1a000000-0000-4000-8000-00000000010{i}");
+            let (path, m) = packaged("ok", &uuid, file, compression);
+            let mut seen = Vec::new();
+            let image = images
+                .import_with_progress(&m, &path, &mut |p| seen.push(p))
+                .unwrap_or_else(|e| panic!("{compression}: {e}"));
+            assert_eq!(image.snapshot.as_str(), format!("{root}/{uuid}@final"));
+            assert!(zfs.exists(image.snapshot.as_str()).unwrap());
+            assert!(!seen.is_empty(), "progress was reported");
+            // The manifest, unknown fields included, comes back.
+            let got = images.get(&uuid).unwrap();
+            assert_eq!(got.manifest, m);
+            assert_eq!(got.manifest.extra["description"], "kept as is");
+            std::fs::remove_file(path).ok();
+            uuids.push(uuid);
+        }
+        let listed: Vec<String> = images
+            .list()
+            .unwrap()
+            .into_iter()
+            .map(|i| i.manifest.uuid)
+            .collect();
+        assert_eq!(listed, uuids);
+        // What was received is the busybox root.
+        let vm = s.child("vm");
+        zfs.clone_from_snapshot(
+            &images.get(&uuids[1]).unwrap().snapshot,
+            &vm,
+            &Props::new().mountpoint("/tmp/hull-img-vm").unwrap(),
+        )
+        .unwrap();
+        zfs.mount(&vm).unwrap();
+        assert_eq!(
+            std::fs::read("/tmp/hull-img-vm/bin/busybox").unwrap(),
+            std::fs::read("/bin/busybox").unwrap()
+        );
+        assert_eq!(
+            std::fs::read_link("/tmp/hull-img-vm/bin/sh")
+                .unwrap()
+                .to_str(),
+            Some("busybox")
+        );
+        // A clone is not an image, and does not list as one.
+        assert_eq!(images.list().unwrap().len(), 4);
+        zfs.unmount(&vm).unwrap();
+    }
+
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn bad_files_and_streams_fail_typed_and_leave_no_dataset() {
+        let zfs = zfs();
+        let s = Scratch::new(&zfs, "img-bad");
+        let stream = busybox_stream(&zfs, &s, "bad");
+        let root = s.child("images");
+        zfs.create_filesystem(&root, &Props::new()).unwrap();
+        let images = Images::new(&zfs, root);
+        let good = gzip(&stream);
+
+        // A wrong SHA-1: refused before anything reaches ZFS.
+        let (path, mut m) = packaged("bad", UUID_A, &good, "gzip");
+        m.files[0].sha1 = "0".repeat(40);
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::InvalidFormat(w) if w.contains("SHA-1")),
+            "{e}"
+        );
+        no_dataset(&zfs, &images, UUID_A);
+        // A wrong size.
+        let (path, mut m) = packaged("bad", UUID_A, &good, "gzip");
+        m.files[0].size += 1;
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::InvalidFormat(w) if w.contains("bytes")),
+            "{e}"
+        );
+        no_dataset(&zfs, &images, UUID_A);
+
+        // A truncated stream whose manifest matches it: ZFS refuses it,
+        // and the kernel removes what it had received.
+        let cut = &stream[..stream.len() * 2 / 3];
+        let (path, m) = packaged("bad", UUID_A, cut, "none");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        // Only its last bytes missing (the END record).
+        let (path, m) = packaged("bad", UUID_A, &stream[..stream.len() - 8], "none");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        // A corrupt gzip file (bytes flipped in the middle).
+        let mut bad = good.clone();
+        let mid = bad.len() / 2;
+        for b in &mut bad[mid..mid + 64] {
+            *b ^= 0x5a;
+        }
+        let (path, m) = packaged("bad", UUID_A, &bad, "gzip");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        // Garbage that is not a stream at all.
+        let (path, m) = packaged("bad", UUID_A, &[7u8; 4096], "none");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        // A directory is not an image file.
+        let e = images.import(&m, std::path::Path::new("/tmp")).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+        std::fs::remove_file(path).ok();
+    }
+
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn a_duplicate_uuid_is_refused_and_an_image_with_clones_cannot_be_deleted() {
+        let zfs = zfs();
+        let s = Scratch::new(&zfs, "img-dup");
+        let stream = busybox_stream(&zfs, &s, "dup");
+        let root = s.child("images");
+        zfs.create_filesystem(&root, &Props::new()).unwrap();
+        let images = Images::new(&zfs, root);
+        let (path, m) = packaged("dup", UUID_A, &gzip(&stream), "gzip");
+        let image = images.import(&m, &path).unwrap();
+        let before = zfs.properties(image.dataset.as_str()).unwrap();
+        let e = images.import(&m, &path).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
+        // The first one is untouched.
+        assert_eq!(zfs.properties(image.dataset.as_str()).unwrap(), before);
+        assert_eq!(images.get(UUID_A).unwrap().manifest, m);
+
+        let vm = s.child("vm");
+        zfs.clone_from_snapshot(&image.snapshot, &vm, &Props::new())
+            .unwrap();
+        let e = images.delete(UUID_A).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Busy, "{e}");
+        assert!(
+            zfs.exists(image.snapshot.as_str()).unwrap(),
+            "nothing was destroyed"
+        );
+        zfs.destroy(&vm).unwrap();
+        images.delete(UUID_A).unwrap();
+        assert!(!zfs.exists(image.dataset.as_str()).unwrap());
+        assert_eq!(images.get(UUID_A).unwrap_err().kind, ErrorKind::NotFound);
+        // A dataset that is not an image is not one to get or delete.
+        assert_eq!(
+            images
+                .get("1a000000-0000-4000-8000-0000000000ff")
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+        std::fs::remove_file(path).ok();
+    }
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn the_imgadm_example_imports_lists_gets_and_deletes_with_one_line_errors() {
+        let zfs = zfs();
+        let example = std::env::current_exe().unwrap().with_file_name("imgadm");
+        assert!(
+            example.exists(),
+            "{} is missing: {NEEDS_ZFS}",
+            example.display()
+        );
+        let s = Scratch::new(&zfs, "img-cli");
+        let stream = busybox_stream(&zfs, &s, "cli");
+        let root = s.child("images");
+        zfs.create_filesystem(&root, &Props::new()).unwrap();
+        let uuid = "1a000000-0000-4000-8000-0000000000c1";
+        let (file, m) = packaged("cli", uuid, &gzip(&stream), "gzip");
+        let manifest = format!("/tmp/hull-img-cli-{uuid}.json");
+        std::fs::write(&manifest, serde_json::to_string(&m).unwrap()).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&example)
+                .args(["--pool", root.as_str()])
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, out, err) = run(&["import", "-m", &manifest, "-f", file.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.starts_with(&format!("Imported image {uuid} (busybox-cli@1.0.0)")),
+            "{out}"
+        );
+        assert_eq!(err, "", "quiet when stderr is not a terminal");
+        let (code, out, _) = run(&["list"]);
+        assert_eq!(code, Some(0));
+        assert!(out.lines().nth(1).unwrap().starts_with(uuid), "{out}");
+        let (code, out, _) = run(&["get", uuid]);
+        assert_eq!(code, Some(0));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["manifest"]["uuid"], uuid);
+        assert_eq!(v["snapshot"], format!("{root}/{uuid}@final"));
+        // Errors: exit 1, one line; usage: exit 2.
+        for args in [
+            &["import", "-m", &manifest, "-f", file.to_str().unwrap()][..],
+            &["get", "1a000000-0000-4000-8000-0000000000ff"][..],
+            &["get", "not-a-uuid"][..],
+            &["import", "-m", "/nonexistent.json", "-f", "/nonexistent"][..],
+        ] {
+            let (code, out, err) = run(args);
+            assert_eq!(code, Some(1), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.starts_with("imgadm: "), "{err}");
+            assert_eq!(out, "");
+        }
+        for args in [&["frobnicate"][..], &["import", "-m"][..], &["get"][..]] {
+            assert_eq!(run(args).0, Some(2), "{args:?}");
+        }
+        let (code, out, err) = run(&["delete", uuid]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out, format!("Deleted image {uuid}\n"));
+        assert!(!zfs.exists(&format!("{root}/{uuid}")).unwrap());
+        std::fs::remove_file(file).ok();
+        std::fs::remove_file(manifest).ok();
+    }
 }

@@ -591,6 +591,91 @@ impl Zfs {
         Ok(())
     }
 
+    /// Receives a full send stream, read from `stream` until its end, as
+    /// `snapshot`, whose file system or volume must not exist yet, with
+    /// `props` set as received properties, in one call (`lzc_receive`).
+    /// A stream that fails or ends early leaves nothing behind: the kernel
+    /// destroys the half-received dataset (also when the caller is killed
+    /// part-way, which ends the stream). An existing target is
+    /// [`ErrorKind::AlreadyExists`].
+    pub fn receive(
+        &self,
+        snapshot: &SnapshotName,
+        props: &Props,
+        stream: std::os::fd::BorrowedFd<'_>,
+    ) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let n = cstr(snapshot.as_str());
+        let p = props.to_nvlist(self.nv);
+        // SAFETY: the name and the props list are live for the call; the
+        // fd is borrowed, open for the call. origin NULL: a full stream.
+        // Both booleans B_FALSE (force, raw on OpenZFS; raw, force on
+        // illumos: see the vendor header).
+        let rc = unsafe {
+            self.core.lzc_receive(
+                n.as_ptr(),
+                p.as_ref().map_or(std::ptr::null_mut(), NvList::as_ptr),
+                std::ptr::null(),
+                nvpair_sys::boolean_t_B_FALSE,
+                nvpair_sys::boolean_t_B_FALSE,
+                stream.as_raw_fd(),
+            )
+        };
+        if rc != 0 {
+            return Err(lzc_error(Op::Receive, snapshot.as_str(), rc));
+        }
+        Ok(())
+    }
+
+    /// The user properties (`module:name`) of a dataset or snapshot, with
+    /// their values, local, received or inherited.
+    pub fn user_properties(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        parse_any(name)?;
+        self.libzfs(Op::ZfsQuery, name, |lib, h| {
+            let d = self.open_dataset(Op::ZfsQuery, lib, h, name)?;
+            // SAFETY: `d` is live; the list belongs to the handle and is
+            // only read while `d` is alive.
+            let list = unsafe { lib.zfs_get_user_props(d.raw.as_ptr()) };
+            let mut out = std::collections::BTreeMap::new();
+            if list.is_null() {
+                return Ok(out);
+            }
+            let nv = self.nv;
+            let mut pair = std::ptr::null_mut();
+            loop {
+                // SAFETY: `pair` is null or the previous pair of this list.
+                pair = unsafe { nv.nvlist_next_nvpair(list, pair) };
+                if pair.is_null() {
+                    return Ok(out);
+                }
+                // SAFETY: the pair belongs to the live list.
+                if unsafe { nv.nvpair_type(pair) } != nvpair_sys::data_type_t::DATA_TYPE_NVLIST {
+                    continue;
+                }
+                let mut inner = std::ptr::null_mut();
+                let mut value = std::ptr::null_mut();
+                // SAFETY: an nvlist pair; `inner` and `value` are valid
+                // out-pointers into memory the list owns.
+                let found = unsafe {
+                    nv.nvpair_value_nvlist(pair, &mut inner) == 0
+                        && nv.nvlist_lookup_string(inner, c"value".as_ptr(), &mut value) == 0
+                };
+                if found {
+                    // SAFETY: NUL-terminated strings owned by the live list.
+                    let (k, v) =
+                        unsafe { (CStr::from_ptr(nv.nvpair_name(pair)), CStr::from_ptr(value)) };
+                    out.insert(
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    );
+                }
+            }
+        })
+    }
+
     /// Destroys a file system or volume (it must have no children or
     /// snapshots). A mounted file system is unmounted first.
     pub fn destroy(&self, dataset: &DatasetName) -> Result<()> {
