@@ -329,3 +329,88 @@ fn a_thousand_vnics_are_listed_once_each_and_deleting_them_leaves_nothing() {
         },
     );
 }
+
+/// The 802.1q devices of the calling thread's network namespace, as
+/// `(name, vid, parent)`, from `/proc/thread-self/net/vlan/config`.
+fn vlan_devices() -> Vec<(String, u16, String)> {
+    let text = std::fs::read_to_string("/proc/thread-self/net/vlan/config").unwrap();
+    let mut out: Vec<_> = text
+        .lines()
+        .skip(2) // "VLAN Dev name | VLAN ID" and "Name-Type: ..."
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            Some((
+                f.first()?.to_string(),
+                f.get(1)?.parse().ok()?,
+                f.get(2)?.to_string(),
+            ))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn vlan_vnics_share_one_8021q_sub_link_per_vlan_that_goes_with_its_last_vnic() {
+    let test = "vlan_vnics_share_one_8021q_sub_link_per_vlan";
+    if !std::path::Path::new("/sys/module/8021q").exists() {
+        // The ZFS test guest loads 8021q and sets HULL_GUEST: there, this
+        // must run.
+        assert!(
+            std::env::var_os("HULL_GUEST").is_none(),
+            "the test guest has no 8021q"
+        );
+        common::skipped(
+            test,
+            "this kernel has no 802.1q; the README test command runs it in the ZFS test guest",
+        );
+        return;
+    }
+    in_netns(test, || {
+        let mut v = Vnics::open().unwrap();
+        v.create_etherstub(&link("stub0")).unwrap();
+        let vlan = |name: &str, id: u16| VnicSpec {
+            vlan: Some(VlanId::new(id).unwrap()),
+            ..spec(name, "stub0")
+        };
+        let a = v.create(&vlan("va", 42)).unwrap();
+        v.create(&vlan("vb", 42)).unwrap();
+        v.create(&vlan("vc", 43)).unwrap();
+        assert_eq!(a.vlan, Some(VlanId::new(42).unwrap()));
+        assert_eq!(
+            a.over.as_str(),
+            "stub0",
+            "the real parent, not the sub-link"
+        );
+        assert_eq!(
+            v.get(&link("vb")).unwrap().vlan,
+            Some(VlanId::new(42).unwrap())
+        );
+        // One sub-link per VLAN, on the etherstub.
+        let subs = vlan_devices();
+        assert_eq!(
+            subs.iter()
+                .map(|(_, id, p)| (*id, p.as_str()))
+                .collect::<Vec<_>>(),
+            [(42, "stub0"), (43, "stub0")],
+            "{subs:?}"
+        );
+        // A VNIC that cannot be made leaves no sub-link for its VLAN.
+        let e = v
+            .create(&VnicSpec {
+                mtu: Some(65000),
+                ..vlan("vd", 44)
+            })
+            .unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
+        assert_eq!(vlan_devices().len(), 2);
+        // The sub-link stays while a VNIC uses it, and goes with the last.
+        v.delete(&link("va")).unwrap();
+        assert_eq!(vlan_devices().len(), 2);
+        v.delete(&link("vb")).unwrap();
+        assert_eq!(vlan_devices().iter().map(|d| d.1).collect::<Vec<_>>(), [43]);
+        v.delete(&link("vc")).unwrap();
+        assert_eq!(vlan_devices(), []);
+        v.delete_etherstub(&link("stub0")).unwrap();
+    });
+}
