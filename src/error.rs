@@ -80,6 +80,12 @@ pub enum Op {
     Receive,
     /// Importing an image (checking, decompressing and receiving it).
     ImportImage,
+    /// Creating a machine (the error's object names the step).
+    CreateMachine,
+    /// Reading machines, or starting, stopping or rebooting one.
+    QueryMachine,
+    /// Deleting a machine.
+    DeleteMachine,
 }
 
 impl fmt::Display for Op {
@@ -121,6 +127,9 @@ impl fmt::Display for Op {
             Op::HaltZone => "halt zone",
             Op::Receive => "receive",
             Op::ImportImage => "import image",
+            Op::CreateMachine => "create machine",
+            Op::QueryMachine => "machine",
+            Op::DeleteMachine => "delete machine",
         })
     }
 }

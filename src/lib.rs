@@ -21,6 +21,9 @@
 //!   delete, with only the legal state transitions.
 //! * [`image`]: imgadm-style images — a manifest and a ZFS send stream,
 //!   checked, decompressed and received all or nothing.
+//! * [`machine`]: vmadm-style machines — a zone on a clone of an image
+//!   with VNICs on the node's NIC tags, from a JSON payload, all or
+//!   nothing.
 //! * [`name`]: validated names (datasets, snapshots, links, MAC addresses,
 //!   VLAN ids), checked once, at the edge.
 //!
@@ -40,6 +43,7 @@
 
 pub mod error;
 pub mod image;
+pub mod machine;
 pub mod name;
 pub mod vm;
 pub mod vnic;

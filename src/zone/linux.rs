@@ -534,6 +534,88 @@ impl LinuxZones {
         self.write(Op::InstallZone, &rec)
     }
 
+    /// Installs a zone from an imported image, as SmartOS's brands do:
+    /// clones `<dataset>/<uuid>@final`, where `<dataset>` is the ZFS file
+    /// system mounted at the zonepath's parent (the pool, as
+    /// [`crate::image::Images`] keeps them), to `<dataset>/<zone name>`
+    /// with the quota (GiB; SmartOS's installer default is 10), mounted
+    /// at `<zonepath>/root`. The clone is the zone's root: copy on write,
+    /// nothing copied. A failure leaves no clone and no zonepath.
+    pub fn install_image(&self, name: &ZoneName, uuid: &str, quota_gb: Option<u32>) -> Result<()> {
+        use crate::zfs::{Props, Zfs};
+        let _l = self.lock(Op::InstallZone)?;
+        let (mut rec, to) = self.transition(Op::InstallZone, name, Transition::Install)?;
+        let object = || format!("{name} from image {uuid}");
+        if rec.config.userns.is_some() {
+            return Err(Error::new(
+                Op::InstallZone,
+                object(),
+                ErrorKind::Unsupported(
+                    "an image install in a user namespace (its owners would need shifting)",
+                ),
+            ));
+        }
+        if !crate::image::is_uuid(uuid) {
+            return Err(Error::new(
+                Op::InstallZone,
+                object(),
+                ErrorKind::InvalidArgument("not an image UUID".into()),
+            ));
+        }
+        let zp = rec.config.zonepath.clone();
+        let parent = zp.parent().unwrap_or(Path::new("/"));
+        let Some(dataset) = zfs_mounted_at(parent) else {
+            return Err(Error::new(
+                Op::InstallZone,
+                object(),
+                ErrorKind::InvalidArgument(format!(
+                    "no ZFS file system is mounted at the zonepath's parent {} (images are cloned from the one mounted there)",
+                    parent.display()
+                )),
+            ));
+        };
+        let ds: crate::name::DatasetName = dataset.parse()?;
+        let snapshot = ds.child(uuid)?.snapshot(crate::image::SNAPSHOT)?;
+        let target = ds.child(name.as_str())?;
+        let root = zp.join("root");
+        let props = Props::new()
+            .quota(u64::from(quota_gb.unwrap_or(10)) << 30)
+            .mountpoint(&root.to_string_lossy())?;
+        let zfs = Zfs::open()?;
+        if !zfs.exists(snapshot.as_str())? {
+            return Err(Error::new(Op::InstallZone, object(), ErrorKind::NotFound)
+                .with_detail(&format!("no image snapshot {snapshot}")));
+        }
+        let made_zonepath = make_zonepath(name, &zp)?;
+        let undo_zonepath = || {
+            if made_zonepath {
+                let _ = fs::remove_dir(&root);
+                let _ = fs::remove_dir(&zp);
+            }
+        };
+        rec.state = State::Incomplete;
+        if let Err(e) = self.write(Op::InstallZone, &rec) {
+            undo_zonepath();
+            return Err(e);
+        }
+        let cloned = zfs
+            .clone_from_snapshot(&snapshot, &target, &props)
+            .and_then(|()| {
+                zfs.mount(&target).inspect_err(|_| {
+                    let _ = zfs.destroy(&target);
+                })
+            });
+        if let Err(e) = cloned {
+            undo_zonepath();
+            rec.state = State::Configured;
+            self.write(Op::InstallZone, &rec)?;
+            return Err(e.context(Op::InstallZone, object()));
+        }
+        super::fault_point("install:cloned");
+        rec.state = to.expect("install leads to a state");
+        self.write(Op::InstallZone, &rec)
+    }
+
     /// Uninstalls an installed zone: removes `<zonepath>/root` (and the
     /// zonepath, if that leaves it empty), never following a link the
     /// tenant left and with a bounded number of descriptors however deep
@@ -546,6 +628,14 @@ impl LinuxZones {
         if rec.state != State::Incomplete {
             rec.state = State::Incomplete;
             self.write(Op::InstallZone, &rec)?;
+        }
+        // A root cloned from an image: its clone goes (unmounted first, so
+        // the removal below never enters it).
+        if let Some(ds) = zfs_mounted_at(&zroot) {
+            let zfs = crate::zfs::Zfs::open()?;
+            let ds: crate::name::DatasetName = ds.parse()?;
+            zfs.destroy(&ds)
+                .map_err(|e| e.context(Op::InstallZone, format!("{name}: its root {ds}")))?;
         }
         remove_root(&zroot).os(Op::InstallZone, format!("{name}: {}", zroot.display()))?;
         let _ = fs::remove_file(rec.config.zonepath.join("console.log"));
@@ -662,6 +752,38 @@ pub(super) fn swappable_ancestor(p: &Path) -> Option<std::path::PathBuf> {
 /// existing empty directory is used as it is; anything else that exists
 /// (a file, a symlink, a directory with entries) is refused and left
 /// untouched. Returns whether hull made it.
+/// The ZFS dataset mounted exactly at `path`, from this process's
+/// `/proc/self/mountinfo` (the last mount there wins, as it is the one
+/// seen).
+fn zfs_mounted_at(path: &Path) -> Option<String> {
+    let want = fs::canonicalize(path).ok()?;
+    let info = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let unescape = |s: &str| {
+        // Mount points escape space, tab, newline and backslash as \ooo.
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(u8::is_ascii_digit) {
+                let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+                out.push(v);
+                i += 4;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(out))
+    };
+    info.lines().rev().find_map(|l| {
+        let (pre, post) = l.split_once(" - ")?;
+        let mountpoint = pre.split(' ').nth(4)?;
+        let mut post = post.split(' ');
+        let (fstype, source) = (post.next()?, post.next()?);
+        (fstype == "zfs" && unescape(mountpoint) == want).then(|| source.to_string())
+    })
+}
+
 fn make_zonepath(name: &ZoneName, zp: &Path) -> Result<bool> {
     use std::os::unix::fs::DirBuilderExt;
     let object = || format!("{name}: zonepath {}", zp.display());
@@ -845,10 +967,15 @@ impl super::ZoneBackend for LinuxZones {
     fn install(&self, name: &ZoneName, from: &super::Install) -> Result<()> {
         match from {
             super::Install::Root(root) => LinuxZones::install(self, name, root),
+            super::Install::Image { uuid, quota_gb } => {
+                LinuxZones::install_image(self, name, uuid, *quota_gb)
+            }
             _ => Err(Error::new(
                 Op::InstallZone,
                 name.as_str(),
-                ErrorKind::Unsupported("a Linux zone installs from a root directory only"),
+                ErrorKind::Unsupported(
+                    "a Linux zone installs from a root directory or an imported image",
+                ),
             )),
         }
     }

@@ -64,7 +64,7 @@ mod index;
 mod linux;
 mod net;
 #[cfg(target_os = "linux")]
-mod paths;
+pub(crate) mod paths;
 #[cfg(target_os = "linux")]
 mod remove;
 #[cfg(target_os = "linux")]
