@@ -857,9 +857,21 @@ impl Machines {
                 for l in &rec.vnics {
                     let _ = v.delete(l);
                 }
+                let _ = self.release_vlans(rec, &mut v);
             }
         }
         let _ = std::fs::remove_file(self.record_path(uuid));
+    }
+
+    /// The VLAN sub-links its VNICs sat on, once unused: VNICs handed to
+    /// a zone go with its network namespace, not through `Vnics::delete`.
+    fn release_vlans(&self, rec: &Record, v: &mut Vnics) -> Result<()> {
+        for nic in &rec.payload.nics {
+            if let (Some(vid), Some(over)) = (nic.vlan_id, self.node.nic_tags.get(&nic.nic_tag)) {
+                v.release_vlan(over, VlanId::new(vid)?)?;
+            }
+        }
+        Ok(())
     }
 
     fn write_files(&self, p: &Payload) -> Result<()> {
@@ -979,10 +991,12 @@ impl Machines {
         for l in &rec.vnics {
             match v.delete(l) {
                 Ok(()) => {}
+                // Gone with the zone's network namespace.
                 Err(e) if e.kind == ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         }
+        self.release_vlans(&rec, &mut v)?;
         if matches!(
             self.zones.state(&zone)?,
             State::Installed | State::Incomplete

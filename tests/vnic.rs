@@ -395,6 +395,11 @@ fn vlan_vnics_share_one_8021q_sub_link_per_vlan_that_goes_with_its_last_vnic() {
             [(42, "stub0"), (43, "stub0")],
             "{subs:?}"
         );
+        // Each sub-link is up: a macvlan takes its lower link's carrier.
+        let ip = sh("ip -o link show");
+        let sub: Vec<&str> = ip.lines().filter(|l| l.contains("@stub0:")).collect();
+        assert_eq!(sub.len(), 2, "{ip}");
+        assert!(sub.iter().all(|l| l.contains(",UP")), "{ip}");
         // A VNIC that cannot be made leaves no sub-link for its VLAN.
         let e = v
             .create(&VnicSpec {
@@ -410,6 +415,17 @@ fn vlan_vnics_share_one_8021q_sub_link_per_vlan_that_goes_with_its_last_vnic() {
         v.delete(&link("vb")).unwrap();
         assert_eq!(vlan_devices().iter().map(|d| d.1).collect::<Vec<_>>(), [43]);
         v.delete(&link("vc")).unwrap();
+        assert_eq!(vlan_devices(), []);
+        // A VNIC that went another way (as a zone's do, with its network
+        // namespace): its sub-link stays until released, and only then.
+        v.create(&vlan("ve", 45)).unwrap();
+        v.release_vlan(&link("stub0"), VlanId::new(45).unwrap())
+            .unwrap();
+        assert_eq!(vlan_devices().len(), 1, "still in use");
+        sh("ip link del ve");
+        assert_eq!(vlan_devices().len(), 1);
+        v.release_vlan(&link("stub0"), VlanId::new(45).unwrap())
+            .unwrap();
         assert_eq!(vlan_devices(), []);
         v.delete_etherstub(&link("stub0")).unwrap();
     });

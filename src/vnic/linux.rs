@@ -477,6 +477,16 @@ impl Backend for Linux {
                 let v = self.link(Op::CreateVnic, &name)?;
                 lower = v.index;
                 made_vlan = Some(v.index);
+                // Up, or the VNICs over it have no carrier (macvlan takes
+                // its lower link's operational state).
+                if let Err(e) = self.rtnl.set_up(v.index, None) {
+                    let _ = self.rtnl.del_link(v.index);
+                    return Err(Error::os(
+                        Op::CreateVnic,
+                        format!("{object} (vlan {vid} link {name})"),
+                        e,
+                    ));
+                }
             }
         }
 
@@ -525,6 +535,31 @@ impl Backend for Linux {
             {
                 let _ = self.rtnl.del_link(l.index);
             }
+        }
+        Ok(())
+    }
+
+    fn release_vlan(&mut self, over: &LinkName, vlan: VlanId) -> Result<()> {
+        let parent = match self.link(Op::DeleteVnic, over.as_str()) {
+            Ok(p) => p,
+            // The parent went, and its sub-links with it.
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let name = vlan_link_name(vlan, parent.index);
+        let sub = match self.link(Op::DeleteVnic, &name) {
+            Ok(s) => s,
+            Err(e) if e.kind == ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if sub.kind == Some(InfoKind::Vlan)
+            && sub.vlan == Some(vlan.get())
+            && sub.parent == Some(parent.index)
+            && self.users_of(&sub)? == 0
+        {
+            self.rtnl
+                .del_link(sub.index)
+                .map_err(|e| link_error(Op::DeleteVnic, &name, e))?;
         }
         Ok(())
     }

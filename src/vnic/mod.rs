@@ -111,6 +111,11 @@ pub(crate) trait Backend: Send {
     fn create_etherstub(&mut self, name: &LinkName) -> Result<()>;
     fn delete_etherstub(&mut self, name: &LinkName) -> Result<()>;
     fn move_into(&mut self, name: &LinkName, netns: NetNs<'_>) -> Result<()>;
+    /// Removes what hull made under VLAN VNICs over `over` for `vlan`
+    /// once no VNIC uses it (Linux: the 802.1q sub-link).
+    fn release_vlan(&mut self, _over: &LinkName, _vlan: VlanId) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The VNICs of this host (on Linux: of the calling thread's network
@@ -195,6 +200,16 @@ impl Vnics {
     /// Deletes an etherstub.
     pub fn delete_etherstub(&mut self, name: &LinkName) -> Result<()> {
         self.backend.delete_etherstub(name)
+    }
+
+    /// Releases what hull made for VLAN VNICs with `vlan` over `over` once
+    /// none is left: on Linux the 802.1q sub-link they sat on, which
+    /// [`Vnics::delete`] removes with the last VNIC but which stays when
+    /// the VNICs went another way (a zone's network namespace takes its
+    /// links with it when it halts). Nothing on illumos, where a VLAN
+    /// VNIC needs no sub-link. A sub-link still in use stays.
+    pub fn release_vlan(&mut self, over: &LinkName, vlan: VlanId) -> Result<()> {
+        self.backend.release_vlan(over, vlan)
     }
 
     /// Moves a VNIC into another network namespace (hands it to a zone).
