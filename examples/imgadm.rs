@@ -100,7 +100,8 @@ fn run(pool: &str, cmd: Cmd) -> Result<(), String> {
             if tty {
                 eprintln!("Importing {} ({}@{})", m.uuid, m.name, m.version);
             }
-            let start = Instant::now();
+            // Each phase's rate from its own start.
+            let mut phase = ("verifying", Instant::now());
             let mut show = |p: Progress| {
                 if !tty {
                     return;
@@ -109,7 +110,11 @@ fn run(pool: &str, cmd: Cmd) -> Result<(), String> {
                     Progress::Verifying { done, total } => ("verifying", done, total),
                     Progress::Receiving { done, total } => ("receiving", done, total),
                 };
-                let rate = mib(done) / start.elapsed().as_secs_f64().max(1e-3);
+                if phase.0 != what {
+                    phase = (what, Instant::now());
+                    eprintln!();
+                }
+                let rate = mib(done) / phase.1.elapsed().as_secs_f64().max(1e-3);
                 eprint!(
                     "\r{what} {:.1}/{:.1} MiB ({rate:.1} MiB/s)   ",
                     mib(done),
@@ -129,11 +134,12 @@ fn run(pool: &str, cmd: Cmd) -> Result<(), String> {
             );
         }
         Cmd::List => {
+            let all = images.list().map_err(|e| e.to_string())?;
             println!(
                 "{:<36}  {:<24}  {:<10}  {:<8}  TYPE",
                 "UUID", "NAME", "VERSION", "OS"
             );
-            for i in images.list().map_err(|e| e.to_string())? {
+            for i in all {
                 let m = &i.manifest;
                 println!(
                     "{:<36}  {:<24}  {:<10}  {:<8}  {}",
@@ -154,6 +160,10 @@ fn run(pool: &str, cmd: Cmd) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // A closed stdout (`imgadm list | head -1`) ends the program quietly,
+    // as for any Unix tool, instead of a panic in println!.
+    // SAFETY: resetting SIGPIPE to its default before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let (pool, cmd) = match parse() {
         Ok(a) => a,
         Err(why) => {

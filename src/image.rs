@@ -2,16 +2,20 @@
 //! stream (compressed or not) plus a JSON manifest, received as
 //! `<root>/<uuid>@final`, which machines are cloned from.
 //!
-//! [`Images::import`] checks the file's size and SHA-1 against the
-//! manifest before anything reaches ZFS, then decompresses it and receives
-//! it with `lzc_receive` in one call, the manifest riding along as the
-//! received user property `hull:manifest`. While the stream is fed to ZFS
-//! the file is hashed again, and the stream's last bytes are held back
-//! until that second hash matches: a file changed between the check and
-//! the receive never completes a receive. So an import either leaves a
-//! complete image or nothing — whether it fails on a checksum, on a
-//! truncated or corrupt stream, or because the calling process is killed
-//! part-way (the kernel destroys a receive whose stream ends early).
+//! [`Images::import`] copies the file into a private scratch file (created
+//! and unlinked at once, so no one else can reach it) while taking its
+//! SHA-1, and checks size and SHA-1 against the manifest before anything
+//! reaches ZFS; what is received is that verified copy, so a file changed
+//! after the check changes nothing. The copy is decompressed (none, gzip,
+//! bzip2, xz with a 256 MiB decoder memory limit) and received with
+//! `lzc_receive` in one call, with the manifest as the received user
+//! property `hull:manifest` and the image kept inert on the host:
+//! `canmount=noauto`, `setuid=off`, `devices=off`, `readonly=on` (a file
+//! system image; a volume gets `readonly=on`). The manifest is read back
+//! before the import counts as done. An import either leaves a complete
+//! image or nothing: a stream that is truncated or corrupt, or whose
+//! process is killed part-way, is destroyed by the kernel; anything that
+//! fails after the receive destroys what was received.
 //!
 //! ```no_run
 //! use hull::image::{Images, Manifest};
@@ -31,9 +35,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha1::{Digest, Sha1};
 
+use crate::error::OsResultExt;
 use crate::error::{Error, ErrorKind, Op, Result};
 use crate::name::{DatasetName, SnapshotName};
-use crate::zfs::{Props, Zfs};
+use crate::zfs::{PropSource, Props, Zfs};
 
 /// The user property an image's manifest is kept in, on its dataset.
 pub const MANIFEST_PROPERTY: &str = "hull:manifest";
@@ -215,12 +220,32 @@ pub enum Progress {
 pub struct Images<'z> {
     zfs: &'z Zfs,
     root: DatasetName,
+    scratch: std::path::PathBuf,
 }
 
 impl<'z> Images<'z> {
-    /// The images kept at `<root>/<uuid>`.
+    /// The images kept at `<root>/<uuid>`, with imports verified through a
+    /// private copy in `/var/tmp` (or the temporary directory where there
+    /// is none; see [`Images::scratch`]).
     pub fn new(zfs: &'z Zfs, root: DatasetName) -> Images<'z> {
-        Images { zfs, root }
+        let var_tmp = Path::new("/var/tmp");
+        Images {
+            zfs,
+            root,
+            scratch: if var_tmp.is_dir() {
+                var_tmp.into()
+            } else {
+                std::env::temp_dir()
+            },
+        }
+    }
+
+    /// Where an import keeps its private copy of the file while it is
+    /// verified and received (as big as the file; unlinked at once). A
+    /// directory on disk rather than in memory suits large images.
+    pub fn scratch(mut self, dir: impl Into<std::path::PathBuf>) -> Images<'z> {
+        self.scratch = dir.into();
+        self
     }
 
     /// The dataset images live under.
@@ -259,12 +284,24 @@ impl<'z> Images<'z> {
         let snapshot = dataset.snapshot(SNAPSHOT)?;
         let json = serde_json::to_string(manifest)
             .map_err(|e| invalid(&object, format!("manifest: {e}")))?;
-        let props = Props::new().user(MANIFEST_PROPERTY, &json).map_err(|_| {
+        let mut props = Props::new().user(MANIFEST_PROPERTY, &json).map_err(|_| {
             invalid(
                 &object,
                 format!("manifest is {} bytes; at most 8191 fit", json.len()),
             )
         })?;
+        // Inert on the host (index values: openzfs/zfs
+        // module/zcommon/zfs_prop.c @be7657e3 boolean_table L308-310,
+        // canmount_table L327-330; illumos-gate usr/src/common/zfs/zfs_prop.c
+        // @bb936843 L209-211, L228-231). Machines are clones, which take
+        // their parent's values, not these.
+        props = props.index("readonly", 1);
+        if manifest.kind != "zvol" {
+            props = props
+                .index("canmount", 2)
+                .index("setuid", 0)
+                .index("devices", 0);
+        }
         if self.zfs.exists(dataset.as_str())? {
             return Err(
                 Error::new(Op::ImportImage, object, ErrorKind::AlreadyExists)
@@ -274,7 +311,7 @@ impl<'z> Images<'z> {
         let f = open_regular(file)?;
         let len = f
             .metadata()
-            .map_err(|e| Error::os(Op::ImportImage, file.display().to_string(), e))?
+            .os(Op::ImportImage, file.display().to_string())?
             .len();
         if len != spec.size {
             return Err(corrupt(
@@ -286,10 +323,14 @@ impl<'z> Images<'z> {
                 ),
             ));
         }
-        // First pass: nothing reaches ZFS unless the file is the one named.
+        // The private copy, hashed on the way: nothing reaches ZFS unless
+        // it is the file named, and nothing can change it after.
         let mut verify = |done| progress(Progress::Verifying { done, total: len });
-        let sum = sha1_of(&f, len, &mut verify)
-            .map_err(|e| Error::os(Op::ImportImage, file.display().to_string(), e))?;
+        let (copy, sum) = private_copy(&f, len, &self.scratch, &mut verify).os(
+            Op::ImportImage,
+            format!("{} (into {})", file.display(), self.scratch.display()),
+        )?;
+        drop(f);
         if !sum.eq_ignore_ascii_case(&spec.sha1) {
             return Err(corrupt(
                 &object,
@@ -300,14 +341,13 @@ impl<'z> Images<'z> {
                 ),
             ));
         }
-        // Second pass, into ZFS through a pipe, fed by a thread; this one
-        // reports progress while another waits in lzc_receive.
+        // Into ZFS through a pipe, fed by a thread; this one reports
+        // progress while another waits in lzc_receive.
         let (rx, tx) = pipe()?;
-        let want = spec.sha1.to_ascii_lowercase();
         let read = std::sync::atomic::AtomicU64::new(0);
         let (received, fed) = std::thread::scope(|s| {
-            let (f, read) = (&f, &read);
-            let feeder = s.spawn(move || feed(f, len, compression, &want, tx, read));
+            let (copy, read) = (&copy, &read);
+            let feeder = s.spawn(move || feed(copy, len, compression, tx, read));
             let receiver = s.spawn(|| {
                 let r = self.zfs.receive(&snapshot, &props, rx.as_fd());
                 drop(rx);
@@ -324,29 +364,57 @@ impl<'z> Images<'z> {
             }
             (receiver.join(), feeder.join())
         });
-        let panicked = || corrupt(&object, "the import's own thread panicked");
-        match (
-            received.map_err(|_| panicked())?,
-            fed.map_err(|_| panicked())?,
-        ) {
+        let received = received.unwrap_or_else(|_| {
+            Err(Error::new(Op::ImportImage, &object, ErrorKind::Interrupted)
+                .with_detail("the receiving thread panicked"))
+        });
+        let fed = fed.unwrap_or(Err(Cut::Bad("the feeding thread panicked".into())));
+        match (received, fed) {
             (Ok(()), Ok(())) => {}
-            // The feeder's own reason comes first: the receive failed
-            // because the stream was cut short on purpose.
-            (_, Err(Cut::Bad(why))) => return Err(corrupt(&object, why)),
+            // The kernel stops reading at the stream's END record: what
+            // follows it (bytes that do not decompress, say) fails the
+            // feeder after a receive that completed. Not an image.
+            (Ok(()), Err(cut)) => {
+                let why = match cut {
+                    Cut::Bad(why) => why,
+                    Cut::Gone => "ZFS stopped reading before the end of the file".into(),
+                };
+                self.undo_receive(&snapshot);
+                return Err(corrupt(&object, why));
+            }
+            // The feeder's own reason first: the receive failed because
+            // the stream was cut short.
+            (Err(_), Err(Cut::Bad(why))) => return Err(corrupt(&object, why)),
             (Err(e), _) => {
-                let detail = e.to_string();
-                let kind = match e.kind {
+                let kind = match &e.kind {
                     k @ (ErrorKind::AlreadyExists
                     | ErrorKind::NotFound
                     | ErrorKind::PermissionDenied
-                    | ErrorKind::NoSpace(_)) => k,
+                    | ErrorKind::Busy
+                    | ErrorKind::Interrupted
+                    | ErrorKind::OutOfMemory
+                    | ErrorKind::Unsupported(_)
+                    | ErrorKind::NoSpace(_)) => k.clone(),
                     _ => ErrorKind::InvalidFormat("ZFS refused the stream".into()),
                 };
-                return Err(Error::new(Op::ImportImage, object, kind).with_detail(&detail));
+                let mut e = e.context(Op::ImportImage, object);
+                e.kind = kind;
+                return Err(e);
             }
-            (Ok(()), Err(Cut::Gone)) => {
-                return Err(corrupt(&object, "ZFS stopped reading the stream"));
-            }
+        }
+        // The kernel sets received properties after the data and ignores
+        // a failure to: check the manifest is there, or it is not an image.
+        let stored = self.zfs.user_properties(dataset.as_str()).map(|p| {
+            p.get(MANIFEST_PROPERTY)
+                .is_some_and(|m| m.value == json && m.source == PropSource::Received)
+        });
+        if stored.as_ref().map_or(true, |ok| !ok) {
+            self.undo_receive(&snapshot);
+            return Err(
+                Error::new(Op::ImportImage, object, ErrorKind::PermissionDenied).with_detail(
+                    &format!("ZFS did not keep the {MANIFEST_PROPERTY} property ({stored:?})"),
+                ),
+            );
         }
         progress(Progress::Receiving {
             done: len,
@@ -359,15 +427,30 @@ impl<'z> Images<'z> {
         })
     }
 
-    /// The image `uuid`: [`ErrorKind::NotFound`] when there is none (or the
-    /// dataset there is not an image).
+    /// Destroys a dataset this import received (and its snapshot).
+    fn undo_receive(&self, snapshot: &SnapshotName) {
+        let _ = self
+            .zfs
+            .destroy_snapshots(std::slice::from_ref(snapshot), false);
+        let _ = self.zfs.destroy(&snapshot.dataset());
+    }
+
+    /// The image `uuid`: [`ErrorKind::NotFound`] when there is none: no
+    /// dataset there, or one whose manifest was not received or set on it
+    /// (an inherited one does not count), names another uuid, or has no
+    /// `@final`.
     pub fn get(&self, uuid: &str) -> Result<Image> {
         let dataset = self.dataset(uuid)?;
-        let props = self.zfs.user_properties(dataset.as_str())?;
         let object = format!("image {uuid}");
-        let Some(json) = props.get(MANIFEST_PROPERTY) else {
-            return Err(Error::new(Op::ZfsQuery, object, ErrorKind::NotFound)
-                .with_detail(&format!("{dataset} is not an image")));
+        let not_image = |why: &str| {
+            Error::new(Op::ZfsQuery, &object, ErrorKind::NotFound)
+                .with_detail(&format!("{dataset} is not an image: {why}"))
+        };
+        let props = self.zfs.user_properties(dataset.as_str())?;
+        let json = match props.get(MANIFEST_PROPERTY) {
+            Some(p) if matches!(p.source, PropSource::Received | PropSource::Local) => &p.value,
+            Some(_) => return Err(not_image("its manifest is inherited")),
+            None => return Err(not_image("no manifest")),
         };
         let manifest: Manifest = serde_json::from_str(json).map_err(|e| {
             Error::new(
@@ -376,14 +459,22 @@ impl<'z> Images<'z> {
                 ErrorKind::InvalidFormat(format!("{MANIFEST_PROPERTY}: {e}")),
             )
         })?;
+        if manifest.uuid != uuid {
+            return Err(not_image("its manifest names another uuid"));
+        }
+        let snapshot = dataset.snapshot(SNAPSHOT)?;
+        if !self.zfs.exists(snapshot.as_str())? {
+            return Err(not_image("no @final"));
+        }
         Ok(Image {
-            snapshot: dataset.snapshot(SNAPSHOT)?,
+            snapshot,
             manifest,
             dataset,
         })
     }
 
-    /// Every image under the root, by UUID.
+    /// Every image under the root, by UUID. Datasets that are not images
+    /// (machines, others) are left out.
     pub fn list(&self) -> Result<Vec<Image>> {
         let mut out = Vec::new();
         for child in self.zfs.children(&self.root)? {
@@ -393,8 +484,9 @@ impl<'z> Images<'z> {
             }
             match self.get(uuid) {
                 Ok(image) => out.push(image),
-                // A machine's dataset, or one that went meanwhile.
-                Err(e) if e.kind == ErrorKind::NotFound => {}
+                // Not an image, an unreadable manifest, or one that went
+                // meanwhile: not listed.
+                Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::InvalidFormat(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -405,6 +497,9 @@ impl<'z> Images<'z> {
     /// nothing, while machines are cloned from it.
     pub fn delete(&self, uuid: &str) -> Result<()> {
         let image = self.get(uuid)?;
+        if self.zfs.is_mounted(&image.dataset)? {
+            self.zfs.unmount(&image.dataset)?;
+        }
         self.zfs
             .destroy_snapshots(std::slice::from_ref(&image.snapshot), false)
             .map_err(|e| {
@@ -419,31 +514,80 @@ impl<'z> Images<'z> {
     }
 }
 
+/// Opens an image file: it must be a regular file before it is opened
+/// (opening a device can have effects), and the same one after.
 fn open_regular(path: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Error::os(Op::ImportImage, path.display().to_string(), e))?;
-    let meta = f
-        .metadata()
-        .map_err(|e| Error::os(Op::ImportImage, path.display().to_string(), e))?;
-    if !meta.is_file() {
+    use std::os::unix::fs::MetadataExt;
+    let object = || path.display().to_string();
+    let before = std::fs::metadata(path).os(Op::ImportImage, object())?;
+    if !before.is_file() {
+        return Err(invalid(&object(), "an image file must be a regular file"));
+    }
+    let f = std::fs::File::open(path).os(Op::ImportImage, object())?;
+    let after = f.metadata().os(Op::ImportImage, object())?;
+    if (after.dev(), after.ino()) != (before.dev(), before.ino()) {
         return Err(invalid(
-            &path.display().to_string(),
-            "an image file must be a regular file",
+            &object(),
+            "the file was replaced while it was opened",
         ));
     }
     Ok(f)
 }
 
-/// Reads `len` bytes of `f` from offset 0 (positioned reads: the file's
-/// own offset is not used), passing each chunk to `each`.
+const CHUNK: usize = 1 << 20;
+const PROGRESS_EVERY: u64 = 4 << 20;
+
+/// Copies `len` bytes of `src` into a file in `dir` that only this process
+/// can reach (made with `O_EXCL` and mode 0600, unlinked at once), taking
+/// the SHA-1 of what was copied.
+fn private_copy(
+    src: &std::fs::File,
+    len: u64,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<(std::fs::File, String)> {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    let path = dir.join(format!(".hull-import-{}", crate::machine::new_uuid()));
+    let mut copy = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    let mut h = Sha1::new();
+    let mut buf = vec![0u8; CHUNK];
+    let (mut pos, mut last) = (0u64, 0u64);
+    while pos < len {
+        let want = (len - pos).min(CHUNK as u64) as usize;
+        let n = src.read_at(&mut buf[..want], pos)?;
+        if n == 0 {
+            return Err(std::io::Error::other("the file shrank while it was read"));
+        }
+        h.update(&buf[..n]);
+        copy.write_all(&buf[..n])?;
+        pos += n as u64;
+        if pos - last >= PROGRESS_EVERY {
+            last = pos;
+            progress(pos);
+        }
+    }
+    progress(len);
+    Ok((copy, hex(&h.finalize())))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the private copy from offset 0 (positioned reads), counting for
+/// progress.
 struct At<'a> {
     file: &'a std::fs::File,
     pos: u64,
     len: u64,
+    read: &'a std::sync::atomic::AtomicU64,
 }
 
 impl Read for At<'_> {
@@ -455,83 +599,30 @@ impl Read for At<'_> {
         }
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-const CHUNK: usize = 1 << 20;
-const PROGRESS_EVERY: u64 = 4 << 20;
-
-fn sha1_of(f: &std::fs::File, len: u64, progress: &mut dyn FnMut(u64)) -> std::io::Result<String> {
-    let mut at = At {
-        file: f,
-        pos: 0,
-        len,
-    };
-    let mut h = Sha1::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut last = 0;
-    loop {
-        let n = at.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        if at.pos - last >= PROGRESS_EVERY {
-            last = at.pos;
-            progress(at.pos);
-        }
-    }
-    if at.pos != len {
-        return Err(std::io::Error::other("the file shrank while it was read"));
-    }
-    progress(len);
-    Ok(hex(&h.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The file as the decompressor reads it: hashed on the way, and counted
-/// for progress.
-struct Hashing<'a, 'f> {
-    at: &'a mut At<'f>,
-    sha1: &'a mut Sha1,
-    read: &'a std::sync::atomic::AtomicU64,
-}
-
-impl Read for Hashing<'_, '_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.at.read(buf)?;
-        self.sha1.update(&buf[..n]);
         self.read
-            .store(self.at.pos, std::sync::atomic::Ordering::Relaxed);
+            .store(self.pos, std::sync::atomic::Ordering::Relaxed);
         Ok(n)
     }
 }
-
-/// How many bytes of the stream are held back until the second hash
-/// matches: more than zero is what matters (a ZFS stream ends with its END
-/// record, and without its last bytes the receive fails).
-const HOLD_BACK: usize = 4096;
 
 /// Why the feeder stopped short.
 enum Cut {
-    /// Its own reason: the file would not decompress, or changed.
+    /// Its own reason: the file would not decompress, or could not be read.
     Bad(String),
     /// ZFS stopped reading (and has its own reason).
     Gone,
 }
 
-/// Feeds the decompressed file into `tx`, holding the last [`HOLD_BACK`]
-/// bytes until the file's SHA-1, taken again on the way, is `want`. On
-/// any failure `tx` is closed without them, so the receive fails.
+/// The most memory the xz decoder may use (a crafted header can ask for
+/// gigabytes).
+const XZ_MEMLIMIT: u64 = 256 << 20;
+
+/// Feeds the decompressed copy into `tx`. On any failure `tx` is closed
+/// early, so the receive fails.
 fn feed(
     f: &std::fs::File,
     len: u64,
     compression: Compression,
-    want: &str,
     tx: OwnedFd,
     read: &std::sync::atomic::AtomicU64,
 ) -> std::result::Result<(), Cut> {
@@ -546,68 +637,39 @@ fn feed(
         libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
     let mut out = std::fs::File::from(tx);
-    let mut at = At {
+    let at = At {
         file: f,
         pos: 0,
         len,
+        read,
     };
-    let mut sha1 = Sha1::new();
     let name = match compression {
         Compression::None => "read",
         Compression::Gzip => "gzip",
         Compression::Bzip2 => "bzip2",
         Compression::Xz => "xz",
     };
-    let mut held: Vec<u8> = Vec::with_capacity(CHUNK + HOLD_BACK);
-    {
-        let hashing = Hashing {
-            at: &mut at,
-            sha1: &mut sha1,
-            read,
-        };
-        let mut decoder: Box<dyn Read + '_> = match compression {
-            Compression::None => Box::new(hashing),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(hashing)),
-            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(hashing)),
-            Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(hashing)),
-        };
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = decoder
-                .read(&mut buf)
-                .map_err(|e| Cut::Bad(format!("{name}: {e}")))?;
-            if n == 0 {
-                break;
-            }
-            held.extend_from_slice(&buf[..n]);
-            if held.len() > HOLD_BACK {
-                let ready = held.len() - HOLD_BACK;
-                out.write_all(&held[..ready]).map_err(|_| Cut::Gone)?;
-                held.drain(..ready);
-            }
+    let mut decoder: Box<dyn Read + '_> = match compression {
+        Compression::None => Box::new(at),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(at)),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(at)),
+        Compression::Xz => {
+            let stream =
+                xz2::stream::Stream::new_stream_decoder(XZ_MEMLIMIT, xz2::stream::CONCATENATED)
+                    .map_err(|e| Cut::Bad(format!("xz: {e}")))?;
+            Box::new(xz2::read::XzDecoder::new_stream(at, stream))
         }
-    }
-    // Whatever the decoder left unread (bytes after the last compressed
-    // member) is part of the file, and of its hash.
-    let mut rest = vec![0u8; CHUNK];
+    };
+    let mut buf = vec![0u8; CHUNK];
     loop {
-        let n = at
-            .read(&mut rest)
-            .map_err(|e| Cut::Bad(format!("read: {e}")))?;
+        let n = decoder
+            .read(&mut buf)
+            .map_err(|e| Cut::Bad(format!("{name}: {e}")))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        sha1.update(&rest[..n]);
+        out.write_all(&buf[..n]).map_err(|_| Cut::Gone)?;
     }
-    let sum = hex(&sha1.finalize());
-    if at.pos != len || sum != want {
-        return Err(Cut::Bad(format!(
-            "the file changed while it was imported (SHA-1 now {sum}, {} bytes)",
-            at.pos
-        )));
-    }
-    out.write_all(&held).map_err(|_| Cut::Gone)?;
-    Ok(())
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
@@ -678,13 +740,16 @@ mod tests {
         assert!(Manifest::from_json("{\"uuid\": 1}").is_err());
     }
 
-    /// What `feed` writes to its pipe for a file of `len` bytes: all of
-    /// it when the second hash matches, all but the held-back tail when
-    /// it does not.
-    fn fed(data: &[u8], compression: Compression, want: &str) -> (Vec<u8>, bool) {
-        let path = std::env::temp_dir().join(format!("hull-feed-{}", std::process::id()));
+    fn tmpfile(data: &[u8]) -> (std::path::PathBuf, std::fs::File) {
+        let path = std::env::temp_dir().join(format!("hull-image-{}", crate::machine::new_uuid()));
         std::fs::write(&path, data).unwrap();
         let f = std::fs::File::open(&path).unwrap();
+        (path, f)
+    }
+
+    /// What `feed` writes to its pipe from `data`, and whether it finished.
+    fn fed(data: &[u8], compression: Compression) -> (Vec<u8>, bool) {
+        let (path, f) = tmpfile(data);
         let (rx, tx) = pipe().unwrap();
         let reader = std::thread::spawn(move || {
             let mut out = Vec::new();
@@ -692,32 +757,72 @@ mod tests {
             out
         });
         let read = std::sync::atomic::AtomicU64::new(0);
-        let ok = feed(&f, data.len() as u64, compression, want, tx, &read).is_ok();
+        let ok = feed(&f, data.len() as u64, compression, tx, &read).is_ok();
         std::fs::remove_file(path).ok();
         (reader.join().unwrap(), ok)
     }
 
+    fn data() -> Vec<u8> {
+        (0..300_000u32).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
     #[test]
-    fn the_streams_tail_is_held_back_unless_the_second_hash_matches() {
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        let sum = hex(&Sha1::digest(&data));
-        assert_eq!(fed(&data, Compression::None, &sum), (data.clone(), true));
-        let (got, ok) = fed(&data, Compression::None, &"0".repeat(40));
-        assert!(!ok);
-        assert_eq!(got, data[..data.len() - HOLD_BACK], "all but the tail");
-        // Through gzip: the hash is the compressed file's.
+    fn the_private_copy_is_what_was_hashed_and_no_one_else_can_reach_it() {
+        let data = data();
+        let (path, f) = tmpfile(&data);
+        let dir = std::env::temp_dir().join(format!("hull-scratch-{}", crate::machine::new_uuid()));
+        std::fs::create_dir(&dir).unwrap();
+        let (copy, sum) = private_copy(&f, data.len() as u64, &dir, &mut |_| {}).unwrap();
+        assert_eq!(sum, hex(&Sha1::digest(&data)));
+        // Unlinked at once: the scratch directory is empty.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        // The original changing afterwards does not change the copy.
+        std::fs::write(&path, b"something else").unwrap();
+        let mut back = vec![0u8; data.len()];
+        std::os::unix::fs::FileExt::read_exact_at(&copy, &mut back, 0).unwrap();
+        assert_eq!(back, data);
+        // A file shorter than it claims is an error.
+        assert!(private_copy(&f, data.len() as u64 + 1, &dir, &mut |_| {}).is_err());
+        std::fs::remove_dir_all(dir).ok();
+        std::fs::remove_file(path).ok();
+    }
+
+    #[test]
+    fn each_compression_decompresses_and_a_corrupt_or_foreign_one_is_cut() {
+        let data = data();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&data).unwrap();
-        let mut file = gz.finish().unwrap();
-        let (got, ok) = fed(&file, Compression::Gzip, &hex(&Sha1::digest(&file)));
-        assert!(ok && got == data);
-        let (got, ok) = fed(&file, Compression::Gzip, &sum);
-        assert!(!ok && got.len() == data.len() - HOLD_BACK);
-        // Bytes after the last member are not a gzip member: refused, and
-        // the tail is still held back.
-        file.extend_from_slice(b"trailer");
-        let (got, ok) = fed(&file, Compression::Gzip, &hex(&Sha1::digest(&file)));
-        assert!(!ok && got.len() == data.len() - HOLD_BACK);
+        let gz = gz.finish().unwrap();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&data).unwrap();
+        let bz = bz.finish().unwrap();
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&data).unwrap();
+        let xz = xz.finish().unwrap();
+        for (file, c) in [
+            (&data, Compression::None),
+            (&gz, Compression::Gzip),
+            (&bz, Compression::Bzip2),
+            (&xz, Compression::Xz),
+        ] {
+            assert_eq!(fed(file, c), (data.clone(), true), "{c:?}");
+        }
+        // Bytes flipped in the middle of a gzip file.
+        let mut bad = gz.clone();
+        let mid = bad.len() / 2;
+        bad[mid..mid + 32].iter_mut().for_each(|b| *b ^= 0x5a);
+        assert!(!fed(&bad, Compression::Gzip).1);
+        // Bytes after the last member are not a member.
+        let mut trailing = gz.clone();
+        trailing.extend_from_slice(b"trailer");
+        assert!(!fed(&trailing, Compression::Gzip).1);
+        // A legacy .lzma file labelled xz is refused (only .xz streams,
+        // under the decoder's memory limit).
+        let opts = xz2::stream::LzmaOptions::new_preset(1).unwrap();
+        let enc = xz2::stream::Stream::new_lzma_encoder(&opts).unwrap();
+        let mut lzma = xz2::write::XzEncoder::new_stream(Vec::new(), enc);
+        lzma.write_all(&data).unwrap();
+        assert!(!fed(&lzma.finish().unwrap(), Compression::Xz).1);
     }
 
     #[test]

@@ -529,7 +529,7 @@ fn a_clone_whose_properties_cannot_be_set_is_not_left_behind() {
 
 mod images {
     use super::*;
-    use hull::image::{Images, Manifest};
+    use hull::image::{Images, Manifest, Progress};
     use sha1::Digest;
 
     const UUID_A: &str = "1a000000-0000-4000-8000-00000000000a";
@@ -652,12 +652,40 @@ done
             let uuid = format!("1a000000-0000-4000-8000-00000000010{i}");
             let (path, m) = packaged("ok", &uuid, file, compression);
             let mut seen = Vec::new();
+            // Once the file is verified, it is overwritten: what is
+            // received is the verified copy, not what the path now holds.
             let image = images
-                .import_with_progress(&m, &path, &mut |p| seen.push(p))
+                .import_with_progress(&m, &path, &mut |p| {
+                    if matches!(p, Progress::Verifying { done, total } if done == total)
+                        && !seen.iter().any(|q| matches!(q, Progress::Receiving { .. }))
+                    {
+                        std::fs::write(&path, vec![0u8; file.len()]).unwrap();
+                    }
+                    seen.push(p)
+                })
                 .unwrap_or_else(|e| panic!("{compression}: {e}"));
             assert_eq!(image.snapshot.as_str(), format!("{root}/{uuid}@final"));
             assert!(zfs.exists(image.snapshot.as_str()).unwrap());
-            assert!(!seen.is_empty(), "progress was reported");
+            assert!(seen.iter().any(|p| matches!(p, Progress::Verifying { .. })));
+            assert!(seen.iter().any(|p| matches!(p, Progress::Receiving { .. })));
+            // Inert on the host until cloned: not mounted, not mountable
+            // by `zfs mount -a`, no setuid or devices, read-only.
+            assert!(!zfs.is_mounted(&image.dataset).unwrap());
+            let got = std::process::Command::new("zfs")
+                .args([
+                    "get",
+                    "-H",
+                    "-o",
+                    "value",
+                    "canmount,setuid,devices,readonly",
+                ])
+                .arg(image.dataset.as_str())
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&got.stdout),
+                "noauto\noff\noff\non\n"
+            );
             // The manifest, unknown fields included, comes back.
             let got = images.get(&uuid).unwrap();
             assert_eq!(got.manifest, m);
@@ -691,9 +719,48 @@ done
                 .to_str(),
             Some("busybox")
         );
-        // A clone is not an image, and does not list as one.
-        assert_eq!(images.list().unwrap().len(), 4);
         zfs.unmount(&vm).unwrap();
+        // A uuid-named clone under the root (a machine) is not an image,
+        // and neither is a plain dataset; neither lists as one.
+        let machine = "1a000000-0000-4000-8000-0000000001ff";
+        zfs.clone_from_snapshot(
+            &images.get(&uuids[0]).unwrap().snapshot,
+            &root.child(machine).unwrap(),
+            &Props::new(),
+        )
+        .unwrap();
+        let plain = "1a000000-0000-4000-8000-0000000001fe";
+        zfs.create_filesystem(&root.child(plain).unwrap(), &Props::new())
+            .unwrap();
+        for u in [machine, plain] {
+            assert_eq!(images.get(u).unwrap_err().kind, ErrorKind::NotFound, "{u}");
+            assert_eq!(
+                images.delete(u).unwrap_err().kind,
+                ErrorKind::NotFound,
+                "{u}"
+            );
+        }
+        assert_eq!(images.list().unwrap().len(), 4);
+        // Nor does a manifest inherited from above make one.
+        let above = s.child("above");
+        let m = images.get(&uuids[0]).unwrap().manifest;
+        zfs.create_filesystem(
+            &above,
+            &Props::new()
+                .user("hull:manifest", &serde_json::to_string(&m).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let below = above.child(&uuids[0]).unwrap();
+        zfs.create_filesystem(&below, &Props::new()).unwrap();
+        let beside = Images::new(&zfs, above.clone());
+        assert_eq!(beside.get(&uuids[0]).unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            beside.delete(&uuids[0]).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(zfs.exists(below.as_str()).unwrap(), "nothing was destroyed");
+        assert!(beside.list().unwrap().is_empty());
     }
 
     #[test]
@@ -750,6 +817,22 @@ done
         no_dataset(&zfs, &images, UUID_A);
         // Garbage that is not a stream at all.
         let (path, m) = packaged("bad", UUID_A, &[7u8; 4096], "none");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        // A whole stream with more after its END record: the kernel
+        // finishes the receive without reading the rest, so the import
+        // must destroy what it received. Padding (the pipe fills), and a
+        // gzip file with bytes after its member.
+        let mut padded = stream.clone();
+        padded.extend(std::iter::repeat_n(0u8, 1 << 20));
+        let (path, m) = packaged("bad", UUID_A, &padded, "none");
+        let e = images.import(&m, &path).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
+        no_dataset(&zfs, &images, UUID_A);
+        let mut trailing = good.clone();
+        trailing.extend_from_slice(b"not a gzip member");
+        let (path, m) = packaged("bad", UUID_A, &trailing, "gzip");
         let e = images.import(&m, &path).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
         no_dataset(&zfs, &images, UUID_A);

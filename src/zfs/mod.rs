@@ -246,6 +246,12 @@ impl Props {
         Ok(self.set(name, PropValue::Str(value.to_string())))
     }
 
+    /// An index property (`canmount`, `setuid`, ...) by its value's
+    /// number in the property's table, which is how the kernel takes it.
+    pub(crate) fn index(self, name: &str, value: u64) -> Props {
+        self.set(name, PropValue::U64(value))
+    }
+
     fn volsize(self, bytes: u64) -> Props {
         self.set("volsize", PropValue::U64(bytes))
     }
@@ -289,6 +295,41 @@ fn check_user_prop(name: &str, value: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A user property's value and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserProperty {
+    /// Its value.
+    pub value: String,
+    /// Where it is set.
+    pub source: PropSource,
+}
+
+/// Where a property's value comes from, as `zfs get` tells it (libzfs
+/// `get_source`: openzfs/zfs lib/libzfs/libzfs_dataset.c
+/// @be7657e3f2788c4e5edb635d0bc5c24eff9eb2db L2171-2184).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropSource {
+    /// Set on the dataset itself.
+    Local,
+    /// Set by a `zfs receive` into it.
+    Received,
+    /// Inherited from this ancestor.
+    Inherited(String),
+    /// The default, or no source given.
+    Default,
+}
+
+impl PropSource {
+    fn of(source: Option<&str>, dataset: &str) -> PropSource {
+        match source {
+            None | Some("") => PropSource::Default,
+            Some(s) if s.contains("$recvd") => PropSource::Received,
+            Some(s) if s == dataset => PropSource::Local,
+            Some(s) => PropSource::Inherited(s.to_string()),
+        }
+    }
 }
 
 /// What kind of dataset.
@@ -627,12 +668,12 @@ impl Zfs {
         Ok(())
     }
 
-    /// The user properties (`module:name`) of a dataset or snapshot, with
-    /// their values, local, received or inherited.
+    /// The user properties (`module:name`) of a dataset or snapshot: each
+    /// value with where it comes from.
     pub fn user_properties(
         &self,
         name: &str,
-    ) -> Result<std::collections::BTreeMap<String, String>> {
+    ) -> Result<std::collections::BTreeMap<String, UserProperty>> {
         parse_any(name)?;
         self.libzfs(Op::ZfsQuery, name, |lib, h| {
             let d = self.open_dataset(Op::ZfsQuery, lib, h, name)?;
@@ -656,20 +697,32 @@ impl Zfs {
                     continue;
                 }
                 let mut inner = std::ptr::null_mut();
-                let mut value = std::ptr::null_mut();
-                // SAFETY: an nvlist pair; `inner` and `value` are valid
-                // out-pointers into memory the list owns.
+                let (mut value, mut source) = (std::ptr::null_mut(), std::ptr::null_mut());
+                // SAFETY: an nvlist pair; `inner`, `value` and `source` are
+                // valid out-pointers into memory the list owns.
                 let found = unsafe {
                     nv.nvpair_value_nvlist(pair, &mut inner) == 0
                         && nv.nvlist_lookup_string(inner, c"value".as_ptr(), &mut value) == 0
                 };
                 if found {
+                    // SAFETY: as above; a missing source leaves it null.
+                    unsafe { nv.nvlist_lookup_string(inner, c"source".as_ptr(), &mut source) };
                     // SAFETY: NUL-terminated strings owned by the live list.
                     let (k, v) =
                         unsafe { (CStr::from_ptr(nv.nvpair_name(pair)), CStr::from_ptr(value)) };
+                    let source = if source.is_null() {
+                        None
+                    } else {
+                        // SAFETY: a NUL-terminated string owned by the live list.
+                        let c = unsafe { CStr::from_ptr(source) };
+                        Some(c.to_string_lossy().into_owned())
+                    };
                     out.insert(
                         k.to_string_lossy().into_owned(),
-                        v.to_string_lossy().into_owned(),
+                        UserProperty {
+                            value: v.to_string_lossy().into_owned(),
+                            source: PropSource::of(source.as_deref(), name),
+                        },
                     );
                 }
             }
