@@ -1245,4 +1245,105 @@ mod machines {
             node.nothing_left(&machines, u);
         }
     }
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn the_vmadm_example_creates_gets_lists_stops_starts_reboots_and_deletes() {
+        let zfs = zfs();
+        let node = Node::new(&zfs, "cli", "2a000000-0000-4000-8000-000000000004");
+        let example = std::env::current_exe().unwrap().with_file_name("vmadm");
+        assert!(
+            example.exists(),
+            "{} is missing: {NEEDS_ZFS}",
+            example.display()
+        );
+        let node_file = format!("{}.node.json", node.state.display());
+        write_file(
+            &node_file,
+            format!(r#"{{"nic_tags": {{"ext": "{}"}}}}"#, node.stub).as_bytes(),
+        );
+        let uuid = "2a000000-0000-4000-8000-0000000000c1";
+        let payload = format!("{}.payload.json", node.state.display());
+        write_file(
+            &payload,
+            serde_json::to_string(&node.payload(uuid, 41))
+                .unwrap()
+                .as_bytes(),
+        );
+        let state = node.state.display().to_string();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new(&example)
+                .args(["--pool", "tank", "--node", &node_file, "--state", &state])
+                .args(args)
+                .output()
+                .unwrap();
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let (code, out, err) = run(&["create", "-f", &payload]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out, format!("Successfully created VM {uuid}\n"));
+        wait_for(&format!("/tank/{uuid}/root/out.ready"));
+        let (code, out, _) = run(&["get", uuid]);
+        assert_eq!(code, Some(0));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["state"], "running");
+        assert_eq!(v["nics"][1]["vlan_id"], 7);
+        assert!(
+            v["nics"][0]["mac"].is_string(),
+            "the MAC chosen is recorded"
+        );
+        let (_, out, _) = run(&["list"]);
+        assert!(out.lines().nth(1).unwrap().starts_with(uuid), "{out}");
+        assert!(out.contains("running"), "{out}");
+        for (cmd, said, state) in [
+            ("stop", "Successfully completed stop for VM", "stopped"),
+            ("start", "Successfully started VM", "running"),
+            ("reboot", "Successfully completed reboot for VM", "running"),
+        ] {
+            let (code, out, err) = run(&[cmd, uuid]);
+            assert_eq!(code, Some(0), "{cmd}: {err}");
+            assert_eq!(out, format!("{said} {uuid}\n"));
+            let (_, out, _) = run(&["get", uuid]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["state"], state, "after {cmd}");
+        }
+        // Errors: exit 1 and one line; a failed create leaves nothing.
+        let bad = format!("{}.bad.json", node.state.display());
+        let other = "2a000000-0000-4000-8000-0000000000c2";
+        write_file(
+            &bad,
+            format!(
+                r#"{{"uuid": "{other}", "image_uuid": "{}", "ram": 512}}"#,
+                node.image
+            )
+            .as_bytes(),
+        );
+        for args in [
+            &["create", "-f", &bad][..],
+            &["create", "-f", &payload][..],
+            &["get", other][..],
+            &["start", "not-a-uuid"][..],
+        ] {
+            let (code, out, err) = run(args);
+            assert_eq!(code, Some(1), "{args:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+            assert!(err.starts_with("vmadm: "), "{err}");
+            assert_eq!(out, "");
+        }
+        let (_, _, err) = run(&["create", "-f", &bad]);
+        assert!(err.contains("ram"), "the unknown property is named: {err}");
+        for args in [&["frobnicate"][..], &["create"][..], &["get"][..]] {
+            assert_eq!(run(args).0, Some(2), "{args:?}");
+        }
+        let (code, out, err) = run(&["delete", uuid]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(out, format!("Successfully deleted VM {uuid}\n"));
+        node.nothing_left(&node.machines(), uuid);
+        for f in [node_file, payload, bad] {
+            std::fs::remove_file(f).ok();
+        }
+    }
 }
