@@ -782,6 +782,8 @@ impl Machines {
         let mut step = |s: Step, r: Result<()>| -> Result<()> {
             *failed = s;
             r?;
+            // A test hook: the process killed here, after this step.
+            crate::zone::fault_point(&format!("machine:{}", s.name()));
             if self.fail_after == Some(s) {
                 return Err(Error::new(
                     Op::CreateMachine,

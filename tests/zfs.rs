@@ -1346,4 +1346,71 @@ mod machines {
             std::fs::remove_file(f).ok();
         }
     }
+    #[test]
+    #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
+    fn a_create_killed_at_any_step_is_undone_by_the_next_open() {
+        let zfs = zfs();
+        let node = Node::new(&zfs, "kill", "2a000000-0000-4000-8000-000000000005");
+        let example = std::env::current_exe().unwrap().with_file_name("vmadm");
+        assert!(
+            example.exists(),
+            "{} is missing: {NEEDS_ZFS}",
+            example.display()
+        );
+        let node_file = format!("{}.node.json", node.state.display());
+        write_file(
+            &node_file,
+            format!(r#"{{"nic_tags": {{"ext": "{}"}}}}"#, node.stub).as_bytes(),
+        );
+        let uuid = "2a000000-0000-4000-8000-0000000000d1";
+        let payload = format!("{}.payload.json", node.state.display());
+        write_file(
+            &payload,
+            serde_json::to_string(&node.payload(uuid, 51))
+                .unwrap()
+                .as_bytes(),
+        );
+        let state = node.state.display().to_string();
+        let vmadm = |args: &[&str], kill_at: Option<&str>| {
+            let mut c = std::process::Command::new(&example);
+            c.args(["--pool", "tank", "--node", &node_file, "--state", &state])
+                .args(args);
+            if let Some(p) = kill_at {
+                c.env("HULL_FAULT_KILL_AT", p);
+            }
+            c.output().unwrap()
+        };
+        for point in [
+            "machine:record",
+            "machine:vnics",
+            "machine:configure",
+            "install:cloned",
+            "machine:install",
+            "machine:files",
+            "boot:spawned",
+            "boot:handed-over",
+            "boot:running",
+            "machine:boot",
+        ] {
+            let out = vmadm(&["create", "-f", &payload], Some(point));
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(out.status.signal(), Some(libc::SIGKILL), "{point}: {out:?}");
+            // The next process to open the machines undoes the create.
+            let out = vmadm(&["list"], None);
+            assert!(out.status.success(), "{point}: {out:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).lines().count(),
+                1,
+                "{point}"
+            );
+            node.nothing_left(&node.machines(), uuid);
+            assert!(
+                !vlan_devices().contains(node.stub.as_str()),
+                "{point}: a VLAN sub-link was left"
+            );
+        }
+        for f in [node_file, payload] {
+            std::fs::remove_file(f).ok();
+        }
+    }
 }
