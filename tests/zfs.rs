@@ -1040,6 +1040,67 @@ mod machines {
         }
     }
 
+    /// The `vmadm` example (beside this binary in the guest) with this
+    /// node's pool, NIC tag file and state directory, and a payload file
+    /// for one machine; the files are removed on drop.
+    struct Cli {
+        example: std::path::PathBuf,
+        node_file: String,
+        payload: String,
+        state: String,
+    }
+
+    impl Cli {
+        fn new(node: &Node, uuid: &str, host: u8) -> Cli {
+            let example = std::env::current_exe().unwrap().with_file_name("vmadm");
+            assert!(
+                example.exists(),
+                "{} is missing: {NEEDS_ZFS}",
+                example.display()
+            );
+            let node_file = format!("{}.node.json", node.state.display());
+            write_file(
+                &node_file,
+                format!(r#"{{"nic_tags": {{"ext": "{}"}}}}"#, node.stub).as_bytes(),
+            );
+            let payload = format!("{}.payload.json", node.state.display());
+            write_file(
+                &payload,
+                serde_json::to_string(&node.payload(uuid, host))
+                    .unwrap()
+                    .as_bytes(),
+            );
+            Cli {
+                example,
+                node_file,
+                payload,
+                state: node.state.display().to_string(),
+            }
+        }
+
+        /// `vmadm --pool tank --node ... --state ... ARGS`.
+        fn command(&self, args: &[&str]) -> std::process::Command {
+            let mut c = std::process::Command::new(&self.example);
+            c.args([
+                "--pool",
+                "tank",
+                "--node",
+                &self.node_file,
+                "--state",
+                &self.state,
+            ])
+            .args(args);
+            c
+        }
+    }
+
+    impl Drop for Cli {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.node_file);
+            let _ = std::fs::remove_file(&self.payload);
+        }
+    }
+
     impl Drop for Node<'_> {
         fn drop(&mut self) {
             let _ = Images::new(self.zfs, ds("tank")).delete(&self.image);
@@ -1250,32 +1311,11 @@ mod machines {
     fn the_vmadm_example_creates_gets_lists_stops_starts_reboots_and_deletes() {
         let zfs = zfs();
         let node = Node::new(&zfs, "cli", "2a000000-0000-4000-8000-000000000004");
-        let example = std::env::current_exe().unwrap().with_file_name("vmadm");
-        assert!(
-            example.exists(),
-            "{} is missing: {NEEDS_ZFS}",
-            example.display()
-        );
-        let node_file = format!("{}.node.json", node.state.display());
-        write_file(
-            &node_file,
-            format!(r#"{{"nic_tags": {{"ext": "{}"}}}}"#, node.stub).as_bytes(),
-        );
         let uuid = "2a000000-0000-4000-8000-0000000000c1";
-        let payload = format!("{}.payload.json", node.state.display());
-        write_file(
-            &payload,
-            serde_json::to_string(&node.payload(uuid, 41))
-                .unwrap()
-                .as_bytes(),
-        );
-        let state = node.state.display().to_string();
+        let cli = Cli::new(&node, uuid, 41);
+        let payload = cli.payload.clone();
         let run = |args: &[&str]| {
-            let out = std::process::Command::new(&example)
-                .args(["--pool", "tank", "--node", &node_file, "--state", &state])
-                .args(args)
-                .output()
-                .unwrap();
+            let out = cli.command(args).output().unwrap();
             (
                 out.status.code(),
                 String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -1342,39 +1382,18 @@ mod machines {
         assert_eq!(code, Some(0), "{err}");
         assert_eq!(out, format!("Successfully deleted VM {uuid}\n"));
         node.nothing_left(&node.machines(), uuid);
-        for f in [node_file, payload, bad] {
-            std::fs::remove_file(f).ok();
-        }
+        std::fs::remove_file(bad).ok();
     }
     #[test]
     #[ignore = "needs ZFS: run in the ZFS test guest by the README test command"]
     fn a_create_killed_at_any_step_is_undone_by_the_next_open() {
         let zfs = zfs();
         let node = Node::new(&zfs, "kill", "2a000000-0000-4000-8000-000000000005");
-        let example = std::env::current_exe().unwrap().with_file_name("vmadm");
-        assert!(
-            example.exists(),
-            "{} is missing: {NEEDS_ZFS}",
-            example.display()
-        );
-        let node_file = format!("{}.node.json", node.state.display());
-        write_file(
-            &node_file,
-            format!(r#"{{"nic_tags": {{"ext": "{}"}}}}"#, node.stub).as_bytes(),
-        );
         let uuid = "2a000000-0000-4000-8000-0000000000d1";
-        let payload = format!("{}.payload.json", node.state.display());
-        write_file(
-            &payload,
-            serde_json::to_string(&node.payload(uuid, 51))
-                .unwrap()
-                .as_bytes(),
-        );
-        let state = node.state.display().to_string();
+        let cli = Cli::new(&node, uuid, 51);
+        let payload = cli.payload.clone();
         let vmadm = |args: &[&str], kill_at: Option<&str>| {
-            let mut c = std::process::Command::new(&example);
-            c.args(["--pool", "tank", "--node", &node_file, "--state", &state])
-                .args(args);
+            let mut c = cli.command(args);
             if let Some(p) = kill_at {
                 c.env("HULL_FAULT_KILL_AT", p);
             }
@@ -1408,9 +1427,6 @@ mod machines {
                 !vlan_devices().contains(node.stub.as_str()),
                 "{point}: a VLAN sub-link was left"
             );
-        }
-        for f in [node_file, payload] {
-            std::fs::remove_file(f).ok();
         }
     }
 }
