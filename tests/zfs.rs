@@ -964,6 +964,9 @@ mod machines {
     use hull::vnic::Vnics;
     use std::time::{Duration, Instant};
 
+    // Each test's machine uuids differ in their first 11 hex digits: a
+    // machine's link names are made of them, and the tests run in parallel.
+
     /// An image in the pool `tank` (where machines clone it from), an
     /// etherstub for the NIC tag `ext`, and a state directory; all removed
     /// on drop.
@@ -1135,8 +1138,8 @@ mod machines {
         let node = Node::new(&zfs, "life", "2a000000-0000-4000-8000-000000000001");
         let mut machines = node.machines();
         let (a, b) = (
-            "2a000000-0000-4000-8000-0000000000a1",
-            "2a000000-0000-4000-8000-0000000000b1",
+            "2a0000a1-0000-4000-8000-0000000000a1",
+            "2a0000b1-0000-4000-8000-0000000000b1",
         );
         assert_eq!(machines.create(node.payload(a, 11)).unwrap(), a);
         assert_eq!(machines.create(node.payload(b, 12)).unwrap(), b);
@@ -1240,7 +1243,7 @@ mod machines {
         let zfs = zfs();
         let node = Node::new(&zfs, "fault", "2a000000-0000-4000-8000-000000000002");
         let mut machines = node.machines();
-        let uuid = "2a000000-0000-4000-8000-0000000000f1";
+        let uuid = "2a0000f1-0000-4000-8000-0000000000f1";
         for step in Step::ALL {
             machines.fail_after(Some(step));
             let e = machines.create(node.payload(uuid, 21)).unwrap_err();
@@ -1268,7 +1271,7 @@ mod machines {
         let zfs = zfs();
         let node = Node::new(&zfs, "bad", "2a000000-0000-4000-8000-000000000003");
         let mut machines = node.machines();
-        let uuid = "2a000000-0000-4000-8000-0000000000e1";
+        let uuid = "2a0000e1-0000-4000-8000-0000000000e1";
         // An image that is not there.
         let mut p = node.payload(uuid, 31);
         p.image_uuid = "2a000000-0000-4000-8000-00000000dead".into();
@@ -1288,7 +1291,7 @@ mod machines {
         let e = machines.create(node.payload(uuid, 32)).unwrap_err();
         assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
         assert_eq!(machines.get(uuid).unwrap().state, "running", "untouched");
-        let twin = "2a000000-0000-4000-8000-0000000000e2";
+        let twin = "2a0000e2-0000-4000-8000-0000000000e2";
         let mut p = node.payload(twin, 33);
         p.alias = Some("m31".into());
         p.nics.truncate(1);
@@ -1311,7 +1314,7 @@ mod machines {
     fn the_vmadm_example_creates_gets_lists_stops_starts_reboots_and_deletes() {
         let zfs = zfs();
         let node = Node::new(&zfs, "cli", "2a000000-0000-4000-8000-000000000004");
-        let uuid = "2a000000-0000-4000-8000-0000000000c1";
+        let uuid = "2a0000c1-0000-4000-8000-0000000000c1";
         let cli = Cli::new(&node, uuid, 41);
         let payload = cli.payload.clone();
         let run = |args: &[&str]| {
@@ -1352,7 +1355,7 @@ mod machines {
         }
         // Errors: exit 1 and one line; a failed create leaves nothing.
         let bad = format!("{}.bad.json", node.state.display());
-        let other = "2a000000-0000-4000-8000-0000000000c2";
+        let other = "2a0000c2-0000-4000-8000-0000000000c2";
         write_file(
             &bad,
             format!(
@@ -1389,7 +1392,7 @@ mod machines {
     fn a_create_killed_at_any_step_is_undone_by_the_next_open() {
         let zfs = zfs();
         let node = Node::new(&zfs, "kill", "2a000000-0000-4000-8000-000000000005");
-        let uuid = "2a000000-0000-4000-8000-0000000000d1";
+        let uuid = "2a0000d1-0000-4000-8000-0000000000d1";
         let cli = Cli::new(&node, uuid, 51);
         let payload = cli.payload.clone();
         let vmadm = |args: &[&str], kill_at: Option<&str>| {

@@ -631,11 +631,21 @@ impl LinuxZones {
         }
         // A root cloned from an image: its clone goes (unmounted first, so
         // the removal below never enters it).
+        // Another zone being booted holds a copy of every host mount in
+        // its new mount namespace until it has pivoted into its own root
+        // (moments, longer under load): a busy clone is tried again for up
+        // to 5 s.
         if let Some(ds) = zfs_mounted_at(&zroot) {
             let zfs = crate::zfs::Zfs::open()?;
             let ds: crate::name::DatasetName = ds.parse()?;
-            zfs.destroy(&ds)
-                .map_err(|e| e.context(Op::InstallZone, format!("{name}: its root {ds}")))?;
+            let mut tries = 0;
+            while let Err(e) = zfs.destroy(&ds) {
+                tries += 1;
+                if tries == 50 {
+                    return Err(e.context(Op::InstallZone, format!("{name}: its root {ds}")));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         }
         remove_root(&zroot).os(Op::InstallZone, format!("{name}: {}", zroot.display()))?;
         let _ = fs::remove_file(rec.config.zonepath.join("console.log"));
