@@ -793,49 +793,36 @@ done
         );
         no_dataset(&zfs, &images, UUID_A);
 
-        // A truncated stream whose manifest matches it: ZFS refuses it,
-        // and the kernel removes what it had received.
-        let cut = &stream[..stream.len() * 2 / 3];
-        let (path, m) = packaged("bad", UUID_A, cut, "none");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
-        // Only its last bytes missing (the END record).
-        let (path, m) = packaged("bad", UUID_A, &stream[..stream.len() - 8], "none");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
-        // A corrupt gzip file (bytes flipped in the middle).
-        let mut bad = good.clone();
-        let mid = bad.len() / 2;
-        for b in &mut bad[mid..mid + 64] {
+        // Files whose manifest matches them, but whose stream ZFS must not
+        // end up with: each an InvalidFormat error, with no dataset left.
+        let mut corrupt = good.clone();
+        let mid = corrupt.len() / 2;
+        for b in &mut corrupt[mid..mid + 64] {
             *b ^= 0x5a;
         }
-        let (path, m) = packaged("bad", UUID_A, &bad, "gzip");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
-        // Garbage that is not a stream at all.
-        let (path, m) = packaged("bad", UUID_A, &[7u8; 4096], "none");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
-        // A whole stream with more after its END record: the kernel
-        // finishes the receive without reading the rest, so the import
-        // must destroy what it received. Padding (the pipe fills), and a
-        // gzip file with bytes after its member.
         let mut padded = stream.clone();
         padded.extend(std::iter::repeat_n(0u8, 1 << 20));
-        let (path, m) = packaged("bad", UUID_A, &padded, "none");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
         let mut trailing = good.clone();
         trailing.extend_from_slice(b"not a gzip member");
-        let (path, m) = packaged("bad", UUID_A, &trailing, "gzip");
-        let e = images.import(&m, &path).unwrap_err();
-        assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{e}");
-        no_dataset(&zfs, &images, UUID_A);
+        for (what, file, compression) in [
+            // ZFS refuses it, and the kernel removes what it had received.
+            ("truncated", &stream[..stream.len() * 2 / 3], "none"),
+            ("its END record cut", &stream[..stream.len() - 8], "none"),
+            ("bytes flipped in gzip", &corrupt[..], "gzip"),
+            ("not a stream at all", &[7u8; 4096][..], "none"),
+            // A whole stream with more after its END record: the kernel
+            // finishes the receive without reading the rest, so the import
+            // must destroy what it received.
+            ("padded after END", &padded[..], "none"),
+            ("bytes after the gzip member", &trailing[..], "gzip"),
+        ] {
+            let (path, m) = packaged("bad", UUID_A, file, compression);
+            let e = images.import(&m, &path).unwrap_err();
+            assert!(matches!(e.kind, ErrorKind::InvalidFormat(_)), "{what}: {e}");
+            no_dataset(&zfs, &images, UUID_A);
+            std::fs::remove_file(path).ok();
+        }
+        let (path, m) = packaged("bad", UUID_A, &good, "gzip");
         // A directory is not an image file.
         let e = images.import(&m, std::path::Path::new("/tmp")).unwrap_err();
         assert!(matches!(e.kind, ErrorKind::InvalidArgument(_)), "{e}");
