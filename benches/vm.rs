@@ -231,6 +231,37 @@ fn boot(c: &mut Criterion) {
     });
 }
 
+/// Time per side across criterion's calls: each `time` runs `op` `n`
+/// times, timing each run, and adds the total to its side.
+#[derive(Default)]
+struct Totals(std::sync::Mutex<std::collections::HashMap<&'static str, (Duration, u64)>>);
+
+impl Totals {
+    fn time(&self, side: &'static str, n: u64, op: &mut dyn FnMut()) -> Duration {
+        let mut t = Duration::ZERO;
+        for _ in 0..n {
+            let s = std::time::Instant::now();
+            op();
+            t += s.elapsed();
+        }
+        let mut tot = self.0.lock().unwrap();
+        let e = tot.entry(side).or_insert((Duration::ZERO, 0));
+        e.0 += t;
+        e.1 += n;
+        t
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
+
+    /// Milliseconds per run of `side`.
+    fn per_ms(&self, side: &str) -> f64 {
+        let (t, k) = self.0.lock().unwrap()[side];
+        t.as_secs_f64() * 1e3 / k.max(1) as f64
+    }
+}
+
 fn virtio_blk_read(c: &mut Criterion) {
     use std::os::unix::fs::FileExt;
     const SIZE: usize = 32 << 20;
@@ -252,19 +283,8 @@ fn virtio_blk_read(c: &mut Criterion) {
             Outcome::Reset
         );
     };
-    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
-    let timed = |side: &'static str, n: u64, op: &mut dyn FnMut()| {
-        let s = std::time::Instant::now();
-        for _ in 0..n {
-            op();
-        }
-        let t = s.elapsed();
-        let mut tot = totals.lock().unwrap();
-        let e = tot.entry(side).or_insert((Duration::ZERO, 0u64));
-        e.0 += t;
-        e.1 += n;
-        t
-    };
+    let totals = Totals::default();
+    let timed = |side, n, op: &mut dyn FnMut()| totals.time(side, n, op);
     let mut g = c.benchmark_group("virtio_blk_read");
     g.sample_size(20);
     g.bench_function("hull_boot_and_read_32MiB_9_times", |b| {
@@ -281,15 +301,11 @@ fn virtio_blk_read(c: &mut Criterion) {
         b.iter_custom(|n| timed("host", n, &mut || file.read_exact_at(&mut buf, 0).unwrap()))
     });
     g.finish();
-    let tot = totals.lock().unwrap();
     // A group filtered out on the command line measured nothing.
-    if tot.is_empty() {
+    if totals.is_empty() {
         return;
     }
-    let per = |side| {
-        let (t, k): (Duration, u64) = tot[side];
-        t.as_secs_f64() * 1e3 / k.max(1) as f64
-    };
+    let per = |side| totals.per_ms(side);
     let read = (per("read") - per("boot")) / 8.0;
     println!(
         "virtio_blk_read 32 MiB: hull {read:.2} ms ((boot + 9 reads {:.2} - boot + 1 read {:.2}) / 8), host pread {:.2} ms; host/hull = {:.2}",
@@ -357,20 +373,8 @@ fn virtio_net_tx(c: &mut Criterion) {
             Outcome::Reset
         );
     };
-    let totals = std::sync::Mutex::new(std::collections::HashMap::new());
-    let timed = |side: &'static str, n: u64, op: &mut dyn FnMut()| {
-        let mut t = Duration::ZERO;
-        for _ in 0..n {
-            let s = std::time::Instant::now();
-            op();
-            t += s.elapsed();
-        }
-        let mut tot = totals.lock().unwrap();
-        let e = tot.entry(side).or_insert((Duration::ZERO, 0u64));
-        e.0 += t;
-        e.1 += n;
-        t
-    };
+    let totals = Totals::default();
+    let timed = |side, n, op: &mut dyn FnMut()| totals.time(side, n, op);
     let mut g = c.benchmark_group("virtio_net_tx");
     g.sample_size(10);
     g.bench_function("hull_40_batches", |b| {
@@ -390,14 +394,10 @@ fn virtio_net_tx(c: &mut Criterion) {
         })
     });
     g.finish();
-    let tot = totals.lock().unwrap();
-    if tot.is_empty() {
+    if totals.is_empty() {
         return;
     }
-    let per = |side| {
-        let (t, k): (Duration, u64) = tot[side];
-        t.as_secs_f64() * 1e3 / k.max(1) as f64
-    };
+    let per = |side| totals.per_ms(side);
     let hull = per("many") - per("one");
     println!(
         "virtio_net_tx 9984 frames of 1514 bytes: hull {hull:.2} ms (40 batches {:.2} - 1 batch {:.2}), host write {:.2} ms; host/hull = {:.2}",

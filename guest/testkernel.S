@@ -325,14 +325,12 @@ do_blk:
 	call	contains
 	test	eax, eax
 	jnz	blk_badq
-	mov	dword ptr [r12 + 0x38], 8
-	mov	dword ptr [r12 + 0x80], VQ_DESC
-	mov	dword ptr [r12 + 0x84], 0
-	mov	dword ptr [r12 + 0x90], VQ_AVAIL
-	mov	dword ptr [r12 + 0x94], 0
-	mov	dword ptr [r12 + 0xa0], VQ_USED
-	mov	dword ptr [r12 + 0xa4], 0
-	mov	dword ptr [r12 + 0x44], 1	/* QueueReady */
+	xor	edi, edi
+	mov	esi, 8
+	mov	edx, VQ_DESC
+	mov	ecx, VQ_AVAIL
+	mov	r8d, VQ_USED
+	call	vq_ready
 	mov	dword ptr [r12 + 0x70], 0xf	/* DRIVER_OK */
 	xor	r13d, r13d			/* r13 = next avail index */
 	mov	edi, [DEV_IRQ]
@@ -523,28 +521,23 @@ do_net:
 	test	eax, 8
 	jz	blk_featfail
 	/* receiveq1 */
-	mov	dword ptr [r12 + 0x30], 0
-	mov	dword ptr [r12 + 0x38], 8
-	mov	dword ptr [r12 + 0x80], RXQ_DESC
-	mov	dword ptr [r12 + 0x84], 0
-	mov	dword ptr [r12 + 0x90], RXQ_AVAIL
-	mov	dword ptr [r12 + 0x94], 0
-	mov	dword ptr [r12 + 0xa0], RXQ_USED
-	mov	dword ptr [r12 + 0xa4], 0
-	mov	dword ptr [r12 + 0x44], 1
+	xor	edi, edi
+	mov	esi, 8
+	mov	edx, RXQ_DESC
+	mov	ecx, RXQ_AVAIL
+	mov	r8d, RXQ_USED
+	call	vq_ready
 	/* transmitq1: 256 entries, for hull.netflood */
 	mov	dword ptr [r12 + 0x30], 1
 	mov	eax, [r12 + 0x34]
 	cmp	eax, 256
 	jb	blk_qsmall
-	mov	dword ptr [r12 + 0x38], 256
-	mov	dword ptr [r12 + 0x80], TXQ_DESC
-	mov	dword ptr [r12 + 0x84], 0
-	mov	dword ptr [r12 + 0x90], TXQ_AVAIL
-	mov	dword ptr [r12 + 0x94], 0
-	mov	dword ptr [r12 + 0xa0], TXQ_USED
-	mov	dword ptr [r12 + 0xa4], 0
-	mov	dword ptr [r12 + 0x44], 1
+	mov	edi, 1
+	mov	esi, 256
+	mov	edx, TXQ_DESC
+	mov	ecx, TXQ_AVAIL
+	mov	r8d, TXQ_USED
+	call	vq_ready
 	mov	dword ptr [r12 + 0x70], 0xf
 	mov	edi, [DEV_IRQ]
 	mov	rsi, r12
@@ -709,6 +702,21 @@ vdev_probe:
 	pop	rdi
 	lea	rsi, [rip + msg_blknone]
 9:	ret
+
+/* vq_ready: queue edi of the device at r12 with esi entries, its rings at
+ * edx (descriptors), ecx (available) and r8d (used), all below 4 GiB;
+ * then QueueReady. */
+vq_ready:
+	mov	[r12 + 0x30], edi		/* QueueSel */
+	mov	[r12 + 0x38], esi		/* QueueNum */
+	mov	[r12 + 0x80], edx
+	mov	dword ptr [r12 + 0x84], 0
+	mov	[r12 + 0x90], ecx
+	mov	dword ptr [r12 + 0x94], 0
+	mov	[r12 + 0xa0], r8d
+	mov	dword ptr [r12 + 0xa4], 0
+	mov	dword ptr [r12 + 0x44], 1	/* QueueReady */
+	ret
 
 /* blk_req: one request on queue 0 of the device at r12: edi = type,
  * rsi = sector, edx = data length (at BLK_DATA), ecx = the data
